@@ -1,0 +1,52 @@
+-- Base tables of the blog example. Apply before the generated SQL (build/sql/*.sql).
+CREATE TABLE IF NOT EXISTS public.tb_user (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    email text NOT NULL UNIQUE,
+    name text NOT NULL,
+    password_hash text,
+    scopes text[] NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS public.tb_post (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    author_id uuid NOT NULL REFERENCES public.tb_user (id),
+    title text NOT NULL,
+    body text NOT NULL DEFAULT '',
+    published boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS tb_post_author_id_idx ON public.tb_post (author_id);
+
+CREATE TABLE IF NOT EXISTS public.tb_comment (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    post_id uuid NOT NULL REFERENCES public.tb_post (id) ON DELETE CASCADE,
+    author_id uuid NOT NULL REFERENCES public.tb_user (id),
+    body text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS tb_comment_post_id_idx ON public.tb_comment (post_id);
+
+-- Hand-written read model behind the `reports` query.
+CREATE OR REPLACE VIEW public.v_report WITH (security_invoker = true) AS
+SELECT
+    u.id AS author_id,
+    u.name AS author_name,
+    count(p.id)::integer AS post_count,
+    jsonb_build_object('authorId', u.id, 'authorName', u.name, 'postCount', count(p.id)::integer) AS data
+FROM public.tb_user AS u
+LEFT JOIN public.tb_post AS p ON p.author_id = u.id
+GROUP BY u.id, u.name;
+
+-- Seed data so the views return rows.
+INSERT INTO public.tb_user (id, email, name, scopes) VALUES
+    ('00000000-0000-0000-0000-00000000000a', 'alice@example.com', 'Alice', '{read:posts,write:posts}'),
+    ('00000000-0000-0000-0000-00000000000b', 'bob@example.com', 'Bob', '{read:posts}')
+ON CONFLICT (id) DO NOTHING;
+INSERT INTO public.tb_post (id, author_id, title, body, published) VALUES
+    ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a', 'Hello', 'First post', true),
+    ('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-00000000000b', 'Bob here', 'Draft', false)
+ON CONFLICT (id) DO NOTHING;
+INSERT INTO public.tb_comment (post_id, author_id, body)
+SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000b', 'Nice post'
+WHERE NOT EXISTS (SELECT 1 FROM public.tb_comment);

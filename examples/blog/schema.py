@@ -1,0 +1,230 @@
+"""The blog example: users, posts and comments, with the queries and mutations of the FraiseQL
+authentication guide, written as the guide writes them."""
+
+import os
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import jwt
+
+import fraiseql
+from fraiseql.auth import api_key_required, authenticated, requires_scope
+from fraiseql.scalars import ID, DateTime, Email
+
+# --- read model: table-backed types (each gets a JSONB view v_<name>) -----------------------------------
+
+
+@fraiseql.type(table="tb_user")
+class User:
+    """A registered user."""
+
+    id: ID
+    email: Email
+    name: str
+    created_at: DateTime
+
+
+@fraiseql.type(table="tb_comment")
+class Comment:
+    """A comment on a post."""
+
+    id: ID
+    body: str
+    author: User
+    created_at: DateTime
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    """A blog post."""
+
+    id: ID
+    title: str
+    body: str
+    published: bool
+    author_id: ID
+    author: Annotated[User, fraiseql.field(description="Who wrote the post.")]
+    comments: list[Comment]
+    created_at: DateTime
+
+
+@fraiseql.type
+class Report:
+    """Posts per author, read from the hand-written view v_report."""
+
+    author_id: ID
+    author_name: str
+    post_count: int
+
+
+# --- auth payloads ---------------------------------------------------------------------------------------
+
+
+@fraiseql.input
+class LoginInput:
+    email: Email
+    password: str
+
+
+@fraiseql.type
+class AuthPayload:
+    access_token: str
+    expires_in: int
+    token_type: str
+
+
+@fraiseql.input
+class RefreshInput:
+    refresh_token: str
+
+
+@fraiseql.type
+class ApiKey:
+    """An API key; `key` is shown once, at creation."""
+
+    id: ID
+    name: str
+    key: str | None
+    scopes: list[str]
+
+
+@fraiseql.input
+class OAuthCallbackInput:
+    code: str
+    provider: str  # "google", "github", etc.
+
+
+@fraiseql.input
+class CreatePostInput:
+    title: str
+    body: str
+    published: bool = False
+
+
+@fraiseql.input
+class IngestInput:
+    source: str
+    rows: list[str]
+
+
+# --- middleware ------------------------------------------------------------------------------------------
+
+
+@fraiseql.middleware
+def set_user_context(request, next):
+    """Make verified JWT claims available to queries and mutations."""
+    if request.auth:
+        request.context["current_user_id"] = request.auth.claims.get("sub")
+        request.context["user_scopes"] = request.auth.claims.get("scopes", [])
+    return next(request)
+
+
+# --- queries ---------------------------------------------------------------------------------------------
+
+
+@fraiseql.query(
+    sql_source="v_user",
+    id_arg="id",
+    row_filter="id = {current_user_id}"
+)
+def me() -> "User | None":
+    """Get the currently authenticated user."""
+    pass
+
+
+@fraiseql.query(sql_source="v_post")
+@authenticated
+def posts(limit: int = 20) -> list["Post"]:
+    """Requires valid JWT."""
+    pass
+
+
+@fraiseql.query(sql_source="v_post", row_filter="author_id = {current_user_id}")
+@fraiseql.authenticated
+def my_posts(limit: int = 20) -> list["Post"]:
+    """Get the current user's posts."""
+    pass
+
+
+@fraiseql.query(sql_source="v_report")
+@api_key_required
+def reports(limit: int = 100) -> list["Report"]:
+    """Requires a valid API key."""
+    pass
+
+
+# --- mutations -------------------------------------------------------------------------------------------
+
+
+@fraiseql.mutation
+def login(info, input: LoginInput) -> AuthPayload:
+    """Authenticate and issue a JWT."""
+    # fn_login validates credentials and returns user_id + scopes
+    # (implemented as a PostgreSQL function)
+    pass
+
+
+@fraiseql.mutation
+def refresh_token(info, input: RefreshInput) -> AuthPayload:
+    """Exchange a refresh token for a new access token."""
+    # fn_refresh_token validates the refresh token and returns new claims
+    pass
+
+
+@fraiseql.mutation
+def oauth_callback(info, input: OAuthCallbackInput) -> "AuthPayload":
+    """Exchange an OAuth code for a FraiseQL JWT.
+
+    FraiseQL exchanges the code for the provider's token,
+    fetches user info, and calls fn_upsert_oauth_user.
+    """
+    pass
+
+
+@fraiseql.mutation
+@fraiseql.authenticated
+def create_api_key(info, name: str, scopes: list[str]) -> "ApiKey":
+    """Create a new API key for the current user."""
+    # The key value is returned once and never stored in plaintext
+    # fn_create_api_key stores a hash and returns the full key for display
+    pass
+
+
+@fraiseql.mutation
+@authenticated
+@requires_scope("write:posts")
+def create_post(info, input: "CreatePostInput") -> "Post":
+    """Requires valid JWT with write:posts scope."""
+    pass
+
+
+@fraiseql.mutation
+@authenticated
+@requires_scope("admin:posts")
+def delete_post(info, id: "ID") -> bool:
+    """Requires admin:posts scope."""
+    pass
+
+
+@fraiseql.mutation
+@api_key_required
+@requires_scope("write:data")
+def ingest_data(info, payload: "IngestInput") -> bool:
+    """Requires an API key with write:data scope."""
+    pass
+
+
+# Token minting as the guide shows it; the runtime does this with the manifest's JWT settings.
+def create_token(user_id: str, scopes: list[str]) -> str:
+    return jwt.encode(
+        {
+            "sub": user_id,
+            "scopes": scopes,
+            "iss": "your-app",
+            "aud": "your-api",
+            "iat": datetime.utcnow(),
+            "exp": datetime.utcnow() + timedelta(hours=1),
+        },
+        os.environ["JWT_SECRET"],
+        algorithm="HS256",
+    )

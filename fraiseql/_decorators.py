@@ -1,0 +1,373 @@
+"""The public decorators. Each checks its shape at once, attaches a frozen spec and returns the object."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, overload
+
+from fraiseql._registry import current_registry
+from fraiseql._spec import (
+    PENDING_AUTH_ATTR,
+    SPEC_ATTR,
+    AuthSpec,
+    FieldOptions,
+    Location,
+    MiddlewareSpec,
+    OperationSpec,
+    TypeSpec,
+)
+from fraiseql.errors import AuthoringError
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+TYPE_OPTIONS = ("table", "view", "name", "description")
+INPUT_OPTIONS = ("name", "description")
+ENUM_OPTIONS = ("name", "description")
+QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
+MUTATION_OPTIONS = ("function", "name", "description")
+FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason")
+
+
+def caller_location() -> Location:
+    """The first frame outside this package: the line where the user wrote the decorator."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:  # pragma: no cover - only when called from inside the package itself
+        return Location("<unknown>", 0)
+    return Location(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str, ...], loc: Location) -> None:
+    for key, value in options.items():
+        if key not in accepted:
+            import difflib
+
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            raise AuthoringError(
+                "FQL101",
+                f'@{decorator} got an unknown keyword "{key}"',
+                file=loc.file,
+                line=loc.line,
+                hint=hint + "accepted keywords: " + ", ".join(accepted),
+            )
+        if value is not None and not isinstance(value, str):
+            raise AuthoringError(
+                "FQL107",
+                f'@{decorator}({key}=...) must be a string, got {type(value).__name__}',
+                file=loc.file,
+                line=loc.line,
+            )
+
+
+def _positional_misuse(decorator: str, target: object, loc: Location) -> AuthoringError:
+    return AuthoringError(
+        "FQL102",
+        f"@{decorator} takes keyword options only, got a positional {type(target).__name__}",
+        file=loc.file,
+        line=loc.line,
+        hint=f'write @{decorator}(name="...") with keywords, or bare @{decorator}',
+    )
+
+
+def _doc(obj: object, explicit: str | None) -> str | None:
+    if explicit is not None:
+        return explicit
+    doc = inspect.getdoc(obj) if getattr(obj, "__doc__", None) else None
+    return doc or None
+
+
+def _register(namespace: str, name: str, obj: object, loc: Location) -> None:
+    registry = current_registry()
+    if registry is not None:
+        registry.add(namespace, name, obj, loc)
+
+
+def _class_decorator(
+    kind: Literal["type", "input", "enum"], accepted: tuple[str, ...], target: Any, options: dict[str, Any]
+) -> Any:
+    decorator = f"fraiseql.{kind}"
+    loc = caller_location()
+    _check_options(decorator, options, accepted, loc)
+    if target is not None and not inspect.isclass(target):
+        raise _positional_misuse(decorator, target, loc)
+
+    def wrap(cls: T) -> T:
+        if not inspect.isclass(cls):
+            raise AuthoringError(
+                "FQL102",
+                f"@{decorator} decorates a class, not a {type(cls).__name__}",
+                file=loc.file,
+                line=loc.line,
+            )
+        if kind == "enum":
+            import enum as _enum
+
+            if not issubclass(cls, _enum.Enum):
+                raise AuthoringError(
+                    "FQL102",
+                    f"@{decorator} decorates an enum.Enum subclass; {cls.__name__} is not one",
+                    file=loc.file,
+                    line=loc.line,
+                    hint=f"write `class {cls.__name__}(enum.Enum):`",
+                )
+        spec = TypeSpec(
+            kind=kind,
+            python_name=cls.__name__,
+            name=options.get("name") or cls.__name__,
+            location=loc,
+            description=_doc(cls, options.get("description")),
+            table=options.get("table"),
+            view=options.get("view"),
+        )
+        setattr(cls, SPEC_ATTR, spec)
+        _register("type", spec.name, cls, loc)
+        return cls
+
+    return wrap(target) if target is not None else wrap
+
+
+@overload
+def type(cls: T, /) -> T: ...
+@overload
+def type(
+    *, table: str | None = ..., view: str | None = ..., name: str | None = ..., description: str | None = ...
+) -> Callable[[T], T]: ...
+def type(cls: Any = None, /, **options: Any) -> Any:
+    """Declare a GraphQL object type.
+
+    With ``table=``, the type is backed by a table and its JSONB read view is generated::
+
+        @fraiseql.type(table="tb_post")      # generates view v_post
+        class Post:
+            id: ID
+            title: str
+    """
+    return _class_decorator("type", TYPE_OPTIONS, cls, options)
+
+
+@overload
+def input(cls: T, /) -> T: ...
+@overload
+def input(*, name: str | None = ..., description: str | None = ...) -> Callable[[T], T]: ...
+def input(cls: Any = None, /, **options: Any) -> Any:
+    """Declare a GraphQL input type::
+
+        @fraiseql.input
+        class CreatePostInput:
+            title: str
+            body: str = ""
+    """
+    return _class_decorator("input", INPUT_OPTIONS, cls, options)
+
+
+@overload
+def enum(cls: T, /) -> T: ...
+@overload
+def enum(*, name: str | None = ..., description: str | None = ...) -> Callable[[T], T]: ...
+def enum(cls: Any = None, /, **options: Any) -> Any:
+    """Declare a GraphQL enum from an ``enum.Enum`` subclass (member names become GraphQL values)::
+
+        @fraiseql.enum
+        class PostStatus(enum.Enum):
+            DRAFT = "draft"
+            PUBLISHED = "published"
+    """
+    return _class_decorator("enum", ENUM_OPTIONS, cls, options)
+
+
+def _operation_decorator(
+    kind: Literal["query", "mutation"], accepted: tuple[str, ...], target: Any, options: dict[str, Any]
+) -> Any:
+    decorator = f"fraiseql.{kind}"
+    loc = caller_location()
+    _check_options(decorator, options, accepted, loc)
+    if target is not None and not inspect.isfunction(target):
+        raise _positional_misuse(decorator, target, loc)
+
+    def wrap(fn: F) -> F:
+        if not inspect.isfunction(fn):
+            raise AuthoringError(
+                "FQL102",
+                f"@{decorator} decorates a function, not a {type(fn).__name__}",
+                file=loc.file,
+                line=loc.line,
+            )
+        if "return" not in getattr(fn, "__annotations__", {}):
+            raise AuthoringError(
+                "FQL103",
+                f'{kind} "{fn.__name__}" has no return annotation',
+                file=loc.file,
+                line=loc.line,
+                hint=f'declare what it returns, e.g. `def {fn.__name__}(...) -> "Post":`',
+            )
+        pending = getattr(fn, PENDING_AUTH_ATTR, None)
+        spec = OperationSpec(
+            kind=kind,
+            python_name=fn.__name__,
+            location=loc,
+            name=options.get("name"),
+            description=_doc(fn, options.get("description")),
+            sql_source=options.get("sql_source"),
+            id_arg=options.get("id_arg"),
+            row_filter=options.get("row_filter"),
+            function=options.get("function"),
+            auth=pending if isinstance(pending, AuthSpec) else AuthSpec(),
+        )
+        setattr(fn, SPEC_ATTR, spec)
+        _register(kind, spec.name or fn.__name__, fn, loc)
+        return fn
+
+    return wrap(target) if target is not None else wrap
+
+
+@overload
+def query(fn: F, /) -> F: ...
+@overload
+def query(
+    *,
+    sql_source: str | None = ...,
+    id_arg: str | None = ...,
+    row_filter: str | None = ...,
+    name: str | None = ...,
+    description: str | None = ...,
+) -> Callable[[F], F]: ...
+def query(fn: Any = None, /, **options: Any) -> Any:
+    """Declare a query that reads from a view::
+
+        @fraiseql.query(sql_source="v_user", id_arg="id", row_filter="id = {current_user_id}")
+        def me() -> "User | None": ...
+    """
+    return _operation_decorator("query", QUERY_OPTIONS, fn, options)
+
+
+@overload
+def mutation(fn: F, /) -> F: ...
+@overload
+def mutation(
+    *, function: str | None = ..., name: str | None = ..., description: str | None = ...
+) -> Callable[[F], F]: ...
+def mutation(fn: Any = None, /, **options: Any) -> Any:
+    """Declare a mutation; it calls the SQL function ``fn_<name>`` unless ``function=`` says otherwise::
+
+        @fraiseql.mutation
+        def create_post(info, input: CreatePostInput) -> Post: ...
+    """
+    return _operation_decorator("mutation", MUTATION_OPTIONS, fn, options)
+
+
+def middleware(fn: F, /) -> F:
+    """Register request middleware by name (the runtime runs it)::
+
+        @fraiseql.middleware
+        def set_user_context(request, next):
+            return next(request)
+    """
+    loc = caller_location()
+    if not inspect.isfunction(fn):
+        raise AuthoringError(
+            "FQL102", f"@fraiseql.middleware decorates a function, not a {type(fn).__name__}",
+            file=loc.file, line=loc.line,
+        )
+    spec = MiddlewareSpec(python_name=fn.__name__, location=loc, description=_doc(fn, None))
+    setattr(fn, SPEC_ATTR, spec)
+    _register("middleware", fn.__name__, fn, loc)
+    return fn
+
+
+def field(**options: Any) -> FieldOptions:
+    """Per-field options, used through ``typing.Annotated``::
+
+        title: Annotated[str, fraiseql.field(description="Headline", column="headline")]
+        author: Annotated[User, fraiseql.field(column="writer_id")]
+        posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
+    """
+    loc = caller_location()
+    _check_options("fraiseql.field", options, FIELD_OPTIONS, loc)
+    return FieldOptions(location=loc, **options)
+
+
+# --- auth decorators ---------------------------------------------------------------------------------
+
+
+def _apply_auth(decorator: str, fn: Any, auth: AuthSpec, loc: Location) -> Any:
+    if not inspect.isfunction(fn):
+        raise AuthoringError(
+            "FQL102",
+            f"@{decorator} decorates a query or mutation function, not a {type(fn).__name__}",
+            file=loc.file,
+            line=loc.line,
+        )
+    spec = getattr(fn, SPEC_ATTR, None)
+    if isinstance(spec, OperationSpec):
+        setattr(fn, SPEC_ATTR, spec.with_auth(auth))
+    else:
+        # Applied below @query/@mutation: keep it until the operation decorator picks it up.
+        pending = getattr(fn, PENDING_AUTH_ATTR, None)
+        setattr(fn, PENDING_AUTH_ATTR, pending.merge(auth) if isinstance(pending, AuthSpec) else auth)
+        registry = current_registry()
+        if registry is not None:
+            registry.add_auth_target(fn, loc)
+    return fn
+
+
+def authenticated(fn: F | None = None, /) -> Any:
+    """Require a valid token (JWT or API key) for a query or mutation; stack in any order::
+
+        @fraiseql.query(sql_source="v_post")
+        @authenticated
+        def posts(limit: int = 20) -> list[Post]: ...
+    """
+    loc = caller_location()
+    auth = AuthSpec(authenticated=True, origins=(("authenticated", "", loc),))
+    if fn is None:
+        return lambda f: _apply_auth("authenticated", f, auth, loc)
+    return _apply_auth("authenticated", fn, auth, loc)
+
+
+def api_key_required(fn: F | None = None, /) -> Any:
+    """Require an API key (not a user JWT)::
+
+        @fraiseql.query(sql_source="v_report")
+        @api_key_required
+        def reports(limit: int = 100) -> list[Report]: ...
+    """
+    loc = caller_location()
+    auth = AuthSpec(api_key=True, origins=(("api_key_required", "", loc),))
+    if fn is None:
+        return lambda f: _apply_auth("api_key_required", f, auth, loc)
+    return _apply_auth("api_key_required", fn, auth, loc)
+
+
+def requires_scope(*scopes: str) -> Callable[[F], F]:
+    """Require every listed scope (``action:resource``)::
+
+        @fraiseql.mutation
+        @authenticated
+        @requires_scope("write:posts")
+        def create_post(info, input: CreatePostInput) -> Post: ...
+    """
+    loc = caller_location()
+    if not scopes or any(callable(s) for s in scopes):
+        raise AuthoringError(
+            "FQL102",
+            "@requires_scope needs at least one scope string",
+            file=loc.file,
+            line=loc.line,
+            hint='write @requires_scope("write:posts")',
+        )
+    for scope in scopes:
+        if not isinstance(scope, str):
+            raise AuthoringError(
+                "FQL107", f"@requires_scope takes strings, got {type(scope).__name__}",
+                file=loc.file, line=loc.line,
+            )
+    auth = AuthSpec(scopes=tuple(sorted(set(scopes))), origins=tuple(("requires_scope", s, loc) for s in scopes))
+    return lambda f: _apply_auth("requires_scope", f, auth, loc)

@@ -1,0 +1,87 @@
+"""Frozen specs that decorators attach to user objects as ``__fraiseql_spec__``.
+
+Specs hold exactly what the user wrote (plus where), nothing derived: introspection turns them into IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+SPEC_ATTR = "__fraiseql_spec__"
+PENDING_AUTH_ATTR = "__fraiseql_auth__"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """Auth requirements collected from stacked decorators; order-independent by construction."""
+
+    authenticated: bool = False
+    scopes: tuple[str, ...] = ()
+    api_key: bool = False
+    # (decorator, scope or "", location) for error messages; sorted so stacking order never matters
+    origins: tuple[tuple[str, str, Location], ...] = ()
+
+    def merge(self, other: AuthSpec) -> AuthSpec:
+        return AuthSpec(
+            authenticated=self.authenticated or other.authenticated,
+            scopes=tuple(sorted(set(self.scopes) | set(other.scopes))),
+            api_key=self.api_key or other.api_key,
+            origins=tuple(sorted(set(self.origins) | set(other.origins), key=lambda o: (o[2], o[0], o[1]))),
+        )
+
+
+@dataclass(frozen=True)
+class FieldOptions:
+    """Per-field options, attached with ``typing.Annotated[T, fraiseql.field(...)]``."""
+
+    name: str | None = None
+    description: str | None = None
+    column: str | None = None
+    foreign_key: str | None = None
+    deprecation_reason: str | None = None
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    kind: Literal["type", "input", "enum"]
+    python_name: str
+    name: str
+    location: Location
+    description: str | None = None
+    table: str | None = None
+    view: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    kind: Literal["query", "mutation"]
+    python_name: str
+    location: Location
+    name: str | None = None
+    description: str | None = None
+    sql_source: str | None = None
+    id_arg: str | None = None
+    row_filter: str | None = None
+    function: str | None = None
+    auth: AuthSpec = AuthSpec()
+
+    def with_auth(self, auth: AuthSpec) -> OperationSpec:
+        return replace(self, auth=self.auth.merge(auth))
+
+
+@dataclass(frozen=True)
+class MiddlewareSpec:
+    python_name: str
+    location: Location
+    description: str | None = None
+
+
+Spec = TypeSpec | OperationSpec | MiddlewareSpec

@@ -1,0 +1,94 @@
+"""Operations: where queries read from, id_arg, scopes, row_filter columns."""
+
+from __future__ import annotations
+
+import re
+
+from fraiseql_compiler.errors import Diagnostic, did_you_mean, error
+from fraiseql_compiler.ir import Query, Schema
+
+SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$")
+
+
+def check_sql_sources(schema: Schema) -> list[Diagnostic]:
+    out = []
+    for q in schema.queries:
+        if not q.sql_source:
+            returned = q.returns.named().name
+            out.append(
+                error(
+                    "FQL212",
+                    f'query "{q.name}" has no sql_source and {returned} is not table-backed',
+                    q.span,
+                    f'set @fraiseql.query(sql_source="v_...") or declare {returned} with table="..."',
+                )
+            )
+    return out
+
+
+def check_id_args(schema: Schema) -> list[Diagnostic]:
+    out = []
+    for q in schema.queries:
+        if q.id_arg is None:
+            continue
+        args = {a.name for a in q.arguments}
+        target = schema.object_type(str(q.returns.named().name))
+        fields = {f.name for f in target.fields} if target else set()
+        if q.id_arg not in args and q.id_arg not in fields:
+            out.append(
+                error(
+                    "FQL205",
+                    f'id_arg "{q.id_arg}" of query "{q.name}" is neither an argument nor a field of {q.returns.named().name}',
+                    q.id_arg_span or q.span,
+                    did_you_mean(q.id_arg, args | fields) or "name an argument of the query or a field of the type",
+                )
+            )
+    return out
+
+
+def check_scopes(schema: Schema) -> list[Diagnostic]:
+    out = []
+    for op in (*schema.queries, *schema.mutations):
+        for scope, span in zip(op.auth.scopes, op.auth.scope_spans, strict=True):
+            if not SCOPE_RE.match(scope):
+                out.append(
+                    error(
+                        "FQL208",
+                        f'scope "{scope}" is not of the form action:resource',
+                        span,
+                        'write scopes like "read:posts", "write:posts" or "admin:*" (lower case)',
+                    )
+                )
+    return out
+
+
+def _filter_columns(schema: Schema, q: Query) -> set[str] | None:
+    """Columns a row_filter may use: those of a generated view; None when the source is the user's own."""
+    target = schema.object_type(str(q.returns.named().name))
+    if target is None or target.view is None:
+        return None
+    view = target.view.rpartition(".")[2]
+    if q.sql_source.rpartition(".")[2] != view:
+        return None
+    return {f.name for f in target.fields if f.type.kind in ("scalar", "enum")}
+
+
+def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
+    out = []
+    for q in schema.queries:
+        if q.row_filter is None:
+            continue
+        columns = _filter_columns(schema, q)
+        if columns is None:
+            continue
+        for use in q.row_filter.columns:
+            if use.name not in columns:
+                out.append(
+                    error(
+                        "FQL203",
+                        f'row_filter references unknown column "{use.name}" on {q.sql_source}',
+                        use.span,
+                        did_you_mean(use.name, columns) or "columns: " + ", ".join(sorted(columns)),
+                    )
+                )
+    return out

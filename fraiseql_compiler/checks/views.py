@@ -1,0 +1,68 @@
+"""Generated views: nested fields must point at table-backed types, and views cannot embed each other."""
+
+from __future__ import annotations
+
+from fraiseql_compiler.errors import Diagnostic, error
+from fraiseql_compiler.ir import ObjectType, Schema
+
+
+def view_dependencies(schema: Schema) -> dict[str, list[str]]:
+    """type name → names of table-backed types its view embeds."""
+    backed = {t.name for t in schema.types if t.table}
+    deps: dict[str, list[str]] = {}
+    for t in schema.types:
+        if t.table:
+            deps[t.name] = sorted({str(f.type.named().name) for f in t.fields
+                                   if f.type.named().kind == "object" and f.type.named().name in backed})
+    return deps
+
+
+def _cycle(deps: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in deps.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(deps):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def check_views(schema: Schema) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_name: dict[str, ObjectType] = {t.name: t for t in schema.types}
+    for t in schema.types:
+        if not t.table:
+            continue
+        for f in t.fields:
+            target = by_name.get(str(f.type.named().name))
+            if f.type.kind == "list" and target is not None and f.type.of and f.type.of.kind != "list":
+                if not target.table:
+                    out.append(error("FQL213", f'list field "{f.name}" of {t.name} lists {target.name}, which is not table-backed',
+                                     f.span, f'declare {target.name} with table="..." so its rows can be embedded'))
+            elif f.foreign_key is not None:
+                out.append(error("FQL213", f'foreign_key on "{f.name}" of {t.name}: only list fields of table-backed types take it',
+                                 f.span, "for a single object use fraiseql.field(column=...)"))
+    cycle = _cycle(view_dependencies(schema))
+    if cycle:
+        first = by_name[cycle[0]]
+        out.append(
+            error(
+                "FQL211",
+                "views embed each other: " + " → ".join(cycle),
+                first.span,
+                "a view cannot contain itself; remove the field on one side of the cycle",
+            )
+        )
+    return out

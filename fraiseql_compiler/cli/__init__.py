@@ -1,0 +1,10 @@
+"""The ``fraiseql`` command: thin typer commands over ``fraiseql_compiler.api``.
+
+Heavy modules (jinja2, sqlglot, psycopg, pglast) are imported inside the commands so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+from fraiseql_compiler.cli.app import app, main
+
+__all__ = ["app", "main"]

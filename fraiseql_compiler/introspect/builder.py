@@ -1,0 +1,426 @@
+"""Registry → IR. The only code that touches live Python objects."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import sys
+from typing import Any
+
+from fraiseql._registry import Entry
+from fraiseql._spec import SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
+from fraiseql_compiler.errors import Diagnostic, Span, did_you_mean, error
+from fraiseql_compiler.introspect.hints import HintError, Known, evaluate, json_default, split_annotated, to_typeref
+from fraiseql_compiler.ir import (
+    Argument,
+    Auth,
+    ColumnUse,
+    EnumType,
+    EnumValue,
+    Field,
+    InputType,
+    Middleware,
+    Mutation,
+    ObjectType,
+    Query,
+    RowFilter,
+    Schema,
+    TypeRef,
+)
+from fraiseql_compiler.loader import LoadResult
+from fraiseql_compiler.naming import camel, snake
+from fraiseql_compiler.scalars import SCALAR_NAMES
+from fraiseql_compiler.sourcemap import SourceMap
+
+
+class Builder:
+    def __init__(self, result: LoadResult, sources: SourceMap) -> None:
+        self.result = result
+        self.sources = sources
+        self.diagnostics: list[Diagnostic] = []
+        self.entries = result.registry.entries
+        self.known: dict[int, Known] = {}
+        self.type_names: dict[str, Any] = {}
+        for entry in self.entries:
+            spec = getattr(entry.obj, SPEC_ATTR)
+            if isinstance(spec, TypeSpec):
+                kind = "object" if spec.kind == "type" else spec.kind
+                self.known[id(entry.obj)] = Known(kind, spec.name, "text" if kind == "enum" else None)
+                self.type_names[spec.python_name] = entry.obj
+        self._namespaces: dict[str, dict[str, Any]] = {}
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _namespace(self, module_name: str) -> dict[str, Any]:
+        ns = self._namespaces.get(module_name)
+        if ns is None:
+            # Module globals win; registered types and fraiseql scalars fill in forward references to
+            # names the module never imported (a type defined in a sibling module).
+            ns = {**SCALAR_NAMES, **self.type_names}
+            module = sys.modules.get(module_name)
+            if module is not None:
+                ns.update(vars(module))
+            self._namespaces[module_name] = ns
+        return ns
+
+    def _hint_error(self, exc: HintError, span: Span) -> None:
+        hint = exc.hint
+        if exc.missing_name:
+            candidates = {*self.type_names, *SCALAR_NAMES}
+            hint = did_you_mean(exc.missing_name, candidates) or (
+                f'define or import "{exc.missing_name}", or decorate it with @fraiseql.type'
+            )
+        self.diagnostics.append(error(exc.code, exc.message, span, hint))
+
+    def _resolve(self, raw: Any, module: str, span: Span, position: str) -> tuple[TypeRef, FieldOptions | None] | None:
+        try:
+            hint = evaluate(raw, self._namespace(module))
+            ref = to_typeref(hint, self.known, position)  # type: ignore[arg-type]
+        except HintError as exc:
+            self._hint_error(exc, span)
+            return None
+        _, options = split_annotated(hint)
+        return ref, options
+
+    def _span_of(self, spec: TypeSpec | OperationSpec | MiddlewareSpec) -> Span:
+        return self.sources.definition(spec.location.file, spec.location.line)
+
+    def _member_span(self, spec: TypeSpec | OperationSpec, name: str) -> Span:
+        return self.sources.member(spec.location.file, spec.location.line, name) or self._span_of(spec)
+
+    # --- types ---------------------------------------------------------------------------------------
+
+    def _fields(self, cls: type, spec: TypeSpec, position: str) -> tuple[Field, ...]:
+        fields: list[Field] = []
+        seen: set[str] = set()
+        for base in reversed(cls.__mro__):
+            if base is object:
+                continue
+            for name, raw in base.__dict__.get("__annotations__", {}).items():
+                if name.startswith("_") or name in seen:
+                    continue
+                seen.add(name)
+                span = self._member_span(spec, name)
+                default = base.__dict__.get(name, inspect.Parameter.empty)
+                if isinstance(default, FieldOptions):
+                    self.diagnostics.append(
+                        error(
+                            "FQL108",
+                            f'field "{name}" uses fraiseql.field(...) as a default value',
+                            span,
+                            f"write `{name}: Annotated[T, fraiseql.field(...)]`",
+                        )
+                    )
+                    continue
+                resolved = self._resolve(raw, base.__module__, span, position)
+                if resolved is None:
+                    continue
+                ref, opts = resolved
+                opts = opts or FieldOptions()
+                has_default = default is not inspect.Parameter.empty
+                try:
+                    default_json = json_default(default) if has_default else None
+                except HintError as exc:
+                    self._hint_error(exc, span)
+                    continue
+                named = ref.named()
+                column = None
+                if position == "output":
+                    if named.kind == "object" and ref.kind != "list":
+                        column = opts.column or f"{name}_id"
+                    elif ref.kind != "list" or named.kind != "object":
+                        column = opts.column or name
+                fields.append(
+                    Field(
+                        name=name,
+                        graphql_name=opts.name or camel(name),
+                        type=ref,
+                        span=span,
+                        description=opts.description,
+                        deprecation_reason=opts.deprecation_reason,
+                        column=column,
+                        foreign_key=opts.foreign_key,
+                        has_default=has_default and position == "input",
+                        default=default_json if position == "input" else None,
+                    )
+                )
+        return tuple(fields)
+
+    def _object(self, entry: Entry, spec: TypeSpec) -> ObjectType:
+        cls = entry.obj
+        assert isinstance(cls, type)
+        view = spec.view or (f"v_{snake(spec.python_name)}" if spec.table else None)
+        return ObjectType(
+            id=f"type.{spec.name}",
+            name=spec.name,
+            python_name=spec.python_name,
+            module=cls.__module__,
+            fields=self._fields(cls, spec, "output"),
+            span=self._span_of(spec),
+            description=spec.description,
+            table=spec.table,
+            view=view,
+        )
+
+    def _input(self, entry: Entry, spec: TypeSpec) -> InputType:
+        cls = entry.obj
+        assert isinstance(cls, type)
+        return InputType(
+            id=f"input.{spec.name}",
+            name=spec.name,
+            python_name=spec.python_name,
+            module=cls.__module__,
+            fields=self._fields(cls, spec, "input"),
+            span=self._span_of(spec),
+            description=spec.description,
+        )
+
+    def _enum(self, entry: Entry, spec: TypeSpec) -> EnumType:
+        cls = entry.obj
+        assert isinstance(cls, type) and issubclass(cls, enum.Enum)
+        values = []
+        for member in cls:
+            span = self._member_span(spec, member.name)
+            try:
+                value = json_default(member.value)
+            except HintError as exc:
+                self._hint_error(exc, span)
+                continue
+            values.append(EnumValue(name=member.name, value=value, span=span))
+        return EnumType(
+            id=f"enum.{spec.name}",
+            name=spec.name,
+            python_name=spec.python_name,
+            module=cls.__module__,
+            values=tuple(values),
+            span=self._span_of(spec),
+            description=spec.description,
+        )
+
+    # --- operations ----------------------------------------------------------------------------------
+
+    def _arguments(self, fn: Any, spec: OperationSpec) -> tuple[Argument, ...] | None:
+        params = list(inspect.signature(fn).parameters.values())
+        if params and params[0].name == "info":
+            params = params[1:]  # the resolver context, not a GraphQL argument
+        args: list[Argument] = []
+        ok = True
+        for param in params:
+            span = self._member_span(spec, param.name)
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                self.diagnostics.append(
+                    error("FQL206", f'*{param.name} cannot be a GraphQL argument', span, "declare each argument by name")
+                )
+                ok = False
+                continue
+            if param.annotation is inspect.Parameter.empty:
+                self.diagnostics.append(
+                    error(
+                        "FQL206",
+                        f'argument "{param.name}" of {spec.kind} "{spec.python_name}" has no type hint',
+                        span,
+                        f"annotate it, e.g. `{param.name}: str`",
+                    )
+                )
+                ok = False
+                continue
+            resolved = self._resolve(fn.__annotations__[param.name], fn.__module__, span, "input")
+            if resolved is None:
+                ok = False
+                continue
+            ref, opts = resolved
+            has_default = param.default is not inspect.Parameter.empty
+            try:
+                default = json_default(param.default) if has_default else None
+            except HintError as exc:
+                self._hint_error(exc, span)
+                ok = False
+                continue
+            args.append(
+                Argument(
+                    name=param.name,
+                    graphql_name=(opts.name if opts and opts.name else camel(param.name)),
+                    type=ref,
+                    span=span,
+                    has_default=has_default,
+                    default=default,
+                )
+            )
+        return tuple(args) if ok else None
+
+    def _auth(self, spec: OperationSpec) -> Auth:
+        spans = []
+        for scope in spec.auth.scopes:
+            loc = next(o[2] for o in spec.auth.origins if o[0] == "requires_scope" and o[1] == scope)
+            spans.append(self.sources.decorator(loc.file, loc.line))
+        return Auth(
+            authenticated=spec.auth.authenticated,
+            scopes=spec.auth.scopes,
+            api_key=spec.auth.api_key,
+            scope_spans=tuple(spans),
+        )
+
+    def _returns(self, fn: Any, spec: OperationSpec) -> TypeRef | None:
+        span = self.sources.returns(spec.location.file, spec.location.line) or self._span_of(spec)
+        resolved = self._resolve(fn.__annotations__["return"], fn.__module__, span, "output")
+        return resolved[0] if resolved else None
+
+    def _row_filter(
+        self, spec: OperationSpec, returns: TypeRef, types: dict[str, ObjectType], args: tuple[Argument, ...]
+    ) -> RowFilter | None:
+        from fraiseql_compiler.predicate import PredicateError, parse_predicate
+
+        text = spec.row_filter
+        assert text is not None
+        file, line = spec.location.file, spec.location.line
+        try:
+            predicate = parse_predicate(text, allowed=frozenset({"current_user_id", "jwt", "arg"}))
+        except PredicateError as exc:
+            span = self.sources.string_offset(file, line, "row_filter", exc.offset, exc.length)
+            self.diagnostics.append(error(exc.code, f"row_filter: {exc.message}", span, exc.hint))
+            return None
+        target = types.get(str(returns.named().name))
+        column_types = {}
+        if target is not None:
+            for f in target.fields:
+                if f.type.kind in ("scalar", "enum") and f.type.sql_type:
+                    column_types[f.name] = f.type.sql_type
+        arg_types = {a.name: a.type.sql_type for a in args if a.type.kind in ("scalar", "enum") and a.type.sql_type}
+        sql, params = predicate.to_sql(column_types=column_types, arg_types=arg_types)
+        columns = tuple(
+            ColumnUse(name=c.name, span=self.sources.string_offset(file, line, "row_filter", c.offset, c.length))
+            for c in predicate.columns
+        )
+        # {arg:x} placeholders must name an argument: checked here, where the offsets are known.
+        arg_names = {a.name for a in args}
+        for ph in predicate.placeholders:
+            if ph.kind == "arg" and ph.name not in arg_names:
+                span = self.sources.string_offset(file, line, "row_filter", ph.offset, ph.length)
+                hint = did_you_mean(str(ph.name), arg_names) or (
+                    f'add an argument "{ph.name}" to {spec.python_name}()' if ph.name else None
+                )
+                self.diagnostics.append(
+                    error("FQL210", f'row_filter uses {{arg:{ph.name}}} but "{spec.python_name}" has no such argument', span, hint)
+                )
+        return RowFilter(
+            source=text,
+            sql=sql,
+            params=params,
+            columns=columns,
+            span=self.sources.keyword(file, line, "row_filter"),
+        )
+
+    def _operation(self, entry: Entry, spec: OperationSpec, types: dict[str, ObjectType]) -> Query | Mutation | None:
+        fn = entry.obj
+        args = self._arguments(fn, spec)
+        returns = self._returns(fn, spec)
+        if args is None or returns is None:
+            return None
+        file, line = spec.location.file, spec.location.line
+        common: dict[str, Any] = {
+            "name": spec.python_name,
+            "graphql_name": spec.name or camel(spec.python_name),
+            "module": fn.__module__,
+            "arguments": args,
+            "returns": returns,
+            "span": self._span_of(spec),
+            "auth": self._auth(spec),
+            "description": spec.description,
+        }
+        if spec.kind == "mutation":
+            return Mutation(
+                id=f"mutation.{common['graphql_name']}",
+                function=spec.function or f"fn_{spec.python_name}",
+                function_span=self.sources.keyword(file, line, "function") if spec.function else None,
+                **common,
+            )
+        sql_source = spec.sql_source
+        if sql_source is None:
+            target = types.get(str(returns.named().name))
+            sql_source = target.view if target is not None else None
+        row_filter = self._row_filter(spec, returns, types, args) if spec.row_filter is not None else None
+        if spec.row_filter is not None and row_filter is None:
+            return None
+        return Query(
+            id=f"query.{common['graphql_name']}",
+            sql_source=sql_source or "",
+            sql_source_span=self.sources.keyword(file, line, "sql_source"),
+            id_arg=spec.id_arg,
+            id_arg_span=self.sources.keyword(file, line, "id_arg") if spec.id_arg else None,
+            row_filter=row_filter,
+            **common,
+        )
+
+    # --- the whole schema ----------------------------------------------------------------------------
+
+    def registry_problems(self) -> None:
+        registry = self.result.registry
+        for first, dup in registry.duplicates:
+            span = self.sources.decorator(dup.location.file, dup.location.line)
+            where = self.sources.decorator(first.location.file, first.location.line)
+            kind = "type" if dup.namespace == "type" else dup.namespace
+            self.diagnostics.append(
+                error("FQL202", f'duplicate {kind} name "{dup.name}"', span, f"first defined at {where.file}:{where.line}; rename one")
+            )
+        for obj, loc in registry.auth_targets:
+            if not isinstance(getattr(obj, SPEC_ATTR, None), OperationSpec):
+                name = getattr(obj, "__name__", "?")
+                self.diagnostics.append(
+                    error(
+                        "FQL109",
+                        f'auth decorator on "{name}", which is not a query or mutation',
+                        self.sources.decorator(loc.file, loc.line),
+                        "add @fraiseql.query(...) or @fraiseql.mutation; an auth check that guards nothing is refused",
+                    )
+                )
+
+    def build(self) -> Schema:
+        self.registry_problems()
+        types: dict[str, ObjectType] = {}
+        inputs: list[InputType] = []
+        enums: list[EnumType] = []
+        ops: list[tuple[Entry, OperationSpec]] = []
+        middleware: list[Middleware] = []
+        for entry in self.entries:
+            spec = getattr(entry.obj, SPEC_ATTR)
+            if isinstance(spec, TypeSpec):
+                if spec.kind == "type":
+                    types[spec.name] = self._object(entry, spec)
+                elif spec.kind == "input":
+                    inputs.append(self._input(entry, spec))
+                else:
+                    enums.append(self._enum(entry, spec))
+            elif isinstance(spec, OperationSpec):
+                ops.append((entry, spec))
+            elif isinstance(spec, MiddlewareSpec):
+                middleware.append(
+                    Middleware(
+                        id=f"middleware.{spec.python_name}",
+                        name=spec.python_name,
+                        module=getattr(entry.obj, "__module__", ""),
+                        span=self._span_of(spec),
+                        description=spec.description,
+                    )
+                )
+        queries: list[Query] = []
+        mutations: list[Mutation] = []
+        for entry, spec in ops:
+            op = self._operation(entry, spec, types)
+            if isinstance(op, Query):
+                queries.append(op)
+            elif isinstance(op, Mutation):
+                mutations.append(op)
+        return Schema(
+            types=tuple(sorted(types.values(), key=lambda t: t.name)),
+            inputs=tuple(sorted(inputs, key=lambda t: t.name)),
+            enums=tuple(sorted(enums, key=lambda t: t.name)),
+            queries=tuple(sorted(queries, key=lambda q: q.graphql_name)),
+            mutations=tuple(sorted(mutations, key=lambda m: m.graphql_name)),
+            middleware=tuple(middleware),  # definition order is the order the runtime chains them
+        )
+
+
+def build_schema(result: LoadResult, sources: SourceMap) -> tuple[Schema, list[Diagnostic]]:
+    builder = Builder(result, sources)
+    schema = builder.build()
+    return schema, builder.diagnostics

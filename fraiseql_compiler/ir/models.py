@@ -1,0 +1,170 @@
+"""IR models. Everything the user wrote reaches here; emitters read only this."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from fraiseql_compiler.errors import Span
+
+FORMAT_VERSION = 1
+
+TypeKind = Literal["scalar", "object", "input", "enum", "list"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TypeRef(Model):
+    """A GraphQL type reference. ``name`` is the GraphQL name for named kinds, ``of`` the item of a list."""
+
+    kind: TypeKind
+    nullable: bool
+    name: str | None = None
+    of: TypeRef | None = None
+    sql_type: str | None = None  # for scalars and enums
+
+    def named(self) -> TypeRef:
+        """The innermost named type (list[Post | None] → Post)."""
+        ref = self
+        while ref.of is not None:
+            ref = ref.of
+        return ref
+
+    def graphql(self) -> str:
+        inner = f"[{self.of.graphql()}]" if self.kind == "list" and self.of else str(self.name)
+        return inner if self.nullable else inner + "!"
+
+
+class Field(Model):
+    name: str
+    graphql_name: str
+    type: TypeRef
+    span: Span
+    description: str | None = None
+    deprecation_reason: str | None = None
+    column: str | None = None  # output types: the table column this field reads
+    foreign_key: str | None = None  # list fields of table-backed types: the child's column
+    has_default: bool = False
+    default: Any = None  # input fields: the JSON form of the Python default
+
+
+class ObjectType(Model):
+    id: str
+    name: str
+    python_name: str
+    module: str
+    fields: tuple[Field, ...]
+    span: Span
+    description: str | None = None
+    table: str | None = None  # qualified: schema.table
+    view: str | None = None  # qualified view generated for a table-backed type
+
+
+class InputType(Model):
+    id: str
+    name: str
+    python_name: str
+    module: str
+    fields: tuple[Field, ...]
+    span: Span
+    description: str | None = None
+
+
+class EnumValue(Model):
+    name: str
+    value: Any
+    span: Span
+
+
+class EnumType(Model):
+    id: str
+    name: str
+    python_name: str
+    module: str
+    values: tuple[EnumValue, ...]
+    span: Span
+    description: str | None = None
+
+
+class Argument(Model):
+    name: str
+    graphql_name: str
+    type: TypeRef
+    span: Span
+    has_default: bool = False
+    default: Any = None
+
+
+class Auth(Model):
+    authenticated: bool = False
+    scopes: tuple[str, ...] = ()
+    api_key: bool = False
+    scope_spans: tuple[Span, ...] = ()  # parallel to ``scopes``, for error messages
+
+
+class ColumnUse(Model):
+    name: str
+    span: Span
+
+
+class RowFilter(Model):
+    source: str
+    sql: str
+    params: tuple[str, ...]  # argument names bound to $1, $2, …
+    columns: tuple[ColumnUse, ...]
+    span: Span
+
+
+class Query(Model):
+    id: str
+    name: str
+    graphql_name: str
+    module: str
+    arguments: tuple[Argument, ...]
+    returns: TypeRef
+    sql_source: str  # qualified
+    span: Span
+    auth: Auth
+    description: str | None = None
+    id_arg: str | None = None
+    row_filter: RowFilter | None = None
+    sql_source_span: Span | None = None
+    id_arg_span: Span | None = None
+
+
+class Mutation(Model):
+    id: str
+    name: str
+    graphql_name: str
+    module: str
+    arguments: tuple[Argument, ...]
+    returns: TypeRef
+    function: str  # qualified SQL function the mutation calls
+    span: Span
+    auth: Auth
+    description: str | None = None
+    function_span: Span | None = None
+
+
+class Middleware(Model):
+    id: str
+    name: str
+    module: str
+    span: Span
+    description: str | None = None
+
+
+class Schema(Model):
+    format_version: int = FORMAT_VERSION
+    types: tuple[ObjectType, ...] = ()
+    inputs: tuple[InputType, ...] = ()
+    enums: tuple[EnumType, ...] = ()
+    queries: tuple[Query, ...] = ()
+    mutations: tuple[Mutation, ...] = ()
+    middleware: tuple[Middleware, ...] = ()
+
+    def object_type(self, name: str) -> ObjectType | None:
+        return next((t for t in self.types if t.name == name), None)

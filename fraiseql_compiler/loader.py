@@ -1,0 +1,151 @@
+"""Import the user's schema modules, one at a time, into a fresh registry.
+
+Every failure (syntax error, import error, decorator misuse) becomes a diagnostic at the user's
+file:line; importing continues with the next module so all problems are reported together.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from fraiseql._registry import Registry, collecting
+from fraiseql.errors import AuthoringError
+from fraiseql_compiler.errors import Diagnostic, Span, error
+
+SKIP_DIRS = frozenset(
+    {"build", "dist", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages", "__pycache__",
+     "migrations", "docs"}
+)
+
+
+@dataclass
+class LoadResult:
+    registry: Registry
+    modules: list[ModuleType] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def discover(path: Path) -> list[Path]:
+    """Schema files under ``path``: the file itself, or every ``.py`` file of a package or directory."""
+    if path.is_file():
+        return [path]
+    files: list[Path] = []
+    for candidate in sorted(path.rglob("*.py")):
+        parts = candidate.relative_to(path).parts
+        if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]):
+            continue
+        name = parts[-1]
+        if name.startswith(("test_", ".")) or name in {"conftest.py", "setup.py", "noxfile.py"}:
+            continue
+        files.append(candidate)
+    return files
+
+
+def module_name(file: Path, root: Path) -> str:
+    rel = file.resolve().relative_to(root.resolve()).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _under(module: ModuleType, root: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    try:
+        Path(file).resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+@contextmanager
+def isolated_imports(root: Path) -> Iterator[None]:
+    """Put ``root`` first on sys.path and import its modules fresh; forget them afterwards so the next
+    build (or a second schema in the same process) re-runs every decorator."""
+    root = root.resolve()
+
+    def purge() -> None:
+        for name, mod in list(sys.modules.items()):
+            if mod is not None and _under(mod, root):
+                del sys.modules[name]
+
+    purge()
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        purge()
+        try:
+            sys.path.remove(str(root))
+        except ValueError:  # pragma: no cover - the user's code removed it
+            pass
+
+
+def _user_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
+    """The innermost traceback frame inside the project: where the user should look."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            Path(frame.filename).resolve().relative_to(root)
+        except ValueError:
+            continue
+        found = (frame.filename, frame.lineno or 0)
+    return found
+
+
+def _relative(file: str, root: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return file
+
+
+def _diagnose(exc: BaseException, file: Path, root: Path) -> Diagnostic:
+    if isinstance(exc, AuthoringError):
+        return error(exc.code, exc.message, Span(_relative(exc.file, root), exc.line), exc.hint)
+    if isinstance(exc, SyntaxError):
+        span = Span(_relative(exc.filename or str(file), root), exc.lineno or 0, exc.offset or 0, 1)
+        return error("FQL104", f"syntax error: {exc.msg}", span, "fix the Python syntax; the module cannot be imported")
+    where = _user_frame(exc, root)
+    span = Span(_relative(where[0], root), where[1]) if where else Span(_relative(str(file), root), 1)
+    if isinstance(exc, ModuleNotFoundError):
+        hint = f'install "{exc.name}" or fix the import' if exc.name else "fix the import"
+        return error("FQL105", f"import failed: {exc}", span, hint)
+    message = f"importing the module raised {type(exc).__name__}: {exc}"
+    return error("FQL105", message, span, "the schema module must import cleanly on its own")
+
+
+def load(files: list[Path], root: Path) -> LoadResult:
+    """Import ``files`` (all under ``root``) with a fresh registry. Call inside ``isolated_imports``."""
+    root = root.resolve()
+    with collecting() as registry:
+        result = LoadResult(registry)
+        for file in files:
+            name = module_name(file, root)
+            try:
+                module = importlib.import_module(name)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a diagnostic
+                result.diagnostics.append(_diagnose(exc, file, root))
+                continue
+            if not _under(module, root):
+                result.diagnostics.append(
+                    error(
+                        "FQL105",
+                        f'module name "{name}" is already taken by {getattr(module, "__file__", "a built-in")}',
+                        Span(_relative(str(file), root), 1),
+                        "rename the schema file so it does not shadow an installed module",
+                    )
+                )
+                continue
+            result.modules.append(module)
+    return result

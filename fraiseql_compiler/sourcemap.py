@@ -1,0 +1,140 @@
+"""Precise spans in the user's source: decorator keywords, class fields, function parameters.
+
+Each file is parsed with ``ast`` once; specs record the decorator line, which keys the lookups.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fraiseql_compiler.errors import Span
+
+
+@dataclass
+class _Def:
+    node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+    keywords: dict[str, ast.expr] = field(default_factory=dict)  # of the decorator on this line
+
+
+class SourceMap:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, tuple[list[str], dict[int, _Def]]] = {}
+
+    def relpath(self, file: str) -> str:
+        path = Path(file)
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def _load(self, file: str) -> tuple[list[str], dict[int, _Def]]:
+        cached = self._files.get(file)
+        if cached is not None:
+            return cached
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+            tree = ast.parse(text, filename=file)
+        except (OSError, SyntaxError, ValueError):
+            self._files[file] = ([], {})
+            return self._files[file]
+        defs: dict[int, _Def] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                for dec in node.decorator_list:
+                    kws = {k.arg: k.value for k in dec.keywords if k.arg} if isinstance(dec, ast.Call) else {}
+                    defs[dec.lineno] = _Def(node, kws)
+        self._files[file] = (text.splitlines(), defs)
+        return self._files[file]
+
+    def line_text(self, file: str, line: int) -> str | None:
+        lines, _ = self._load(file)
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+    def _span(self, file: str, node: ast.AST, length: int | None = None) -> Span:
+        lines, _ = self._load(file)
+        line = getattr(node, "lineno", 0)
+        # ast columns count UTF-8 bytes; spans count characters.
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        col = len(text.encode()[: getattr(node, "col_offset", 0)].decode(errors="replace"))
+        end = getattr(node, "end_col_offset", None)
+        if length is None:
+            if end is not None and getattr(node, "end_lineno", line) == line:
+                length = len(text.encode()[:end].decode(errors="replace")) - col
+            else:
+                length = max(len(text) - col, 1)
+        return Span(self.relpath(file), line, col + 1, max(length, 1))
+
+    def decorator(self, file: str, line: int) -> Span:
+        text = self.line_text(file, line) or ""
+        col = len(text) - len(text.lstrip())
+        return Span(self.relpath(file), line, col + 1 if text else 0, max(len(text.strip()), 1) if text else 0)
+
+    def keyword(self, file: str, line: int, name: str) -> Span:
+        """The value of keyword ``name`` in the decorator call on ``line`` (else the decorator line)."""
+        _, defs = self._load(file)
+        d = defs.get(line)
+        if d is None or name not in d.keywords:
+            return self.decorator(file, line)
+        return self._span(file, d.keywords[name])
+
+    def string_offset(self, file: str, line: int, name: str, offset: int, length: int) -> Span:
+        """A character range inside the string literal given as keyword ``name``; exact when the literal
+        has no escapes, else the whole literal."""
+        _, defs = self._load(file)
+        d = defs.get(line)
+        whole = self.keyword(file, line, name)
+        if d is None or name not in d.keywords:
+            return whole
+        node = d.keywords[name]
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or node.lineno != node.end_lineno:
+            return whole
+        lines, _ = self._load(file)
+        text = lines[node.lineno - 1]
+        start = whole.column - 1
+        segment = text[start : start + whole.length]
+        prefix = len(segment) - len(segment.lstrip("rRuU"))
+        quote = 3 if segment[prefix:].startswith(('"""', "'''")) else 1
+        body = segment[prefix + quote : len(segment) - quote]
+        if body != node.value:
+            return whole
+        return Span(whole.file, whole.line, whole.column + prefix + quote + offset, max(length, 1))
+
+    def member(self, file: str, line: int, name: str) -> Span | None:
+        """A class field (annotated assignment or enum member) or a function parameter named ``name``."""
+        _, defs = self._load(file)
+        d = defs.get(line)
+        if d is None:
+            return None
+        node = d.node
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+                    return self._span(file, stmt)
+                if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                    return self._span(file, stmt)
+            return None
+        args = node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if arg.arg == name:
+                return self._span(file, arg)
+        return None
+
+    def definition(self, file: str, line: int) -> Span:
+        """The ``class``/``def`` line of the definition decorated on ``line``."""
+        _, defs = self._load(file)
+        d = defs.get(line)
+        if d is None:
+            return self.decorator(file, line)
+        text = self.line_text(file, d.node.lineno) or ""
+        col = len(text) - len(text.lstrip())
+        return Span(self.relpath(file), d.node.lineno, col + 1, max(len(text.strip()), 1))
+
+    def returns(self, file: str, line: int) -> Span | None:
+        _, defs = self._load(file)
+        d = defs.get(line)
+        if d is None or isinstance(d.node, ast.ClassDef) or d.node.returns is None:
+            return None
+        return self._span(file, d.node.returns)
