@@ -1,0 +1,51 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.pgserver import NoPostgreSQL, PgServer, find_server
+
+# --- PostgreSQL ---
+# Real-server fixtures (see tests/pgserver.py for how the server is found).
+# A missing server is a test *failure*, never a skip: the SQL we emit must be run.
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL 15+ server (external, or a throwaway cluster)."""
+    failure = None
+    try:
+        server = find_server()
+    except NoPostgreSQL as exc:
+        failure = str(exc)
+    if failure is not None:
+        # Failing outside the except block keeps the report to the one line (no exception chain).
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """URL of a fresh, empty database, dropped after the test."""
+    url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
+
+
+@pytest.fixture
+def pg_conn(pg_url: str) -> Iterator[psycopg.Connection]:
+    """A connection (autocommit off) to the test's fresh database."""
+    conn = psycopg.connect(pg_url, autocommit=False)
+    try:
+        yield conn
+    finally:
+        conn.close()
