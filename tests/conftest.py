@@ -9,6 +9,23 @@ import pytest
 
 from tests.pgserver import NoPostgreSQL, PgServer, find_server
 
+# --- Golden files ---
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite golden files (examples/*/build, tests/golden, tests/errors) from the current output",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
 # --- PostgreSQL ---
 # Real-server fixtures (see tests/pgserver.py for how the server is found).
 # A missing server is a test *failure*, never a skip: the SQL we emit must be run.

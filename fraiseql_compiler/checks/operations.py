@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from fraiseql_compiler.checks.views import view_columns
 from fraiseql_compiler.errors import Diagnostic, did_you_mean, error
 from fraiseql_compiler.ir import Query, Schema
 
@@ -70,7 +71,7 @@ def _filter_columns(schema: Schema, q: Query) -> set[str] | None:
     view = target.view.rpartition(".")[2]
     if q.sql_source.rpartition(".")[2] != view:
         return None
-    return {f.name for f in target.fields if f.type.kind in ("scalar", "enum")}
+    return set(view_columns(target, schema))
 
 
 def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:

@@ -17,6 +17,35 @@ def view_dependencies(schema: Schema) -> dict[str, list[str]]:
     return deps
 
 
+def owner_key(t: ObjectType) -> str:
+    """The default foreign-key column a child table uses to point at ``t`` (Post → post_id)."""
+    from fraiseql_compiler.naming import snake
+
+    return f"{snake(t.python_name)}_id"
+
+
+def view_columns(t: ObjectType, schema: Schema) -> dict[str, str]:
+    """Columns of the generated view of ``t`` besides ``data``: view column name → table column.
+
+    Scalar and enum fields, the key column of each embedded object (customer → customer_id), and the
+    foreign keys that parents' list fields join on. Row filters may use exactly these.
+    """
+    columns: dict[str, str] = {}
+    for f in t.fields:
+        if f.column is None:
+            continue
+        if f.type.kind in ("scalar", "enum"):
+            columns.setdefault(f.name, f.column)
+        elif f.type.kind == "object" and f.type.named().kind == "object":
+            columns.setdefault(f.column, f.column)
+    for parent in schema.types:
+        for f in parent.fields if parent.table else ():
+            if f.type.kind == "list" and f.type.named().name == t.name:
+                key = f.foreign_key or owner_key(parent)
+                columns.setdefault(key, key)
+    return columns
+
+
 def _cycle(deps: dict[str, list[str]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fraiseql_compiler.checks.views import view_dependencies
+from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
 from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
@@ -80,7 +80,7 @@ def _value(f: Field, t: ObjectType, by_name: dict[str, ObjectType], default_sche
     if target is not None and target.table and target.view:
         view = qualify(target.view, default_schema)
         if f.type.kind == "list":
-            fk = quote_ident(f.foreign_key or f"{_owner_key(t)}")
+            fk = quote_ident(f.foreign_key or owner_key(t))
             order = " ORDER BY c.id" if _has_id(target) else ""
             agg = f"(SELECT jsonb_agg(c.data{order}) FROM {view} AS c WHERE c.{fk} = t.id)"
             return agg if f.type.nullable else f"COALESCE({agg}, '[]'::jsonb)"
@@ -88,38 +88,12 @@ def _value(f: Field, t: ObjectType, by_name: dict[str, ObjectType], default_sche
     return f"t.{quote_ident(str(f.column))}"
 
 
-def _owner_key(t: ObjectType) -> str:
-    from fraiseql_compiler.naming import snake
-
-    return f"{snake(t.python_name)}_id"
-
-
-def _extra_keys(schema: Schema) -> dict[str, set[str]]:
-    """Foreign-key columns a child view must expose so that parents can embed its rows."""
-    by_name = {t.name: t for t in schema.types}
-    extra: dict[str, set[str]] = {}
-    for t in schema.types:
-        if not t.table:
-            continue
-        for f in t.fields:
-            target = by_name.get(str(f.type.named().name))
-            if f.type.kind == "list" and target is not None and target.table:
-                extra.setdefault(target.name, set()).add(f.foreign_key or _owner_key(t))
-    return extra
-
-
-def render_view(t: ObjectType, schema: Schema, default_schema: str, extra: set[str]) -> str:
+def render_view(t: ObjectType, schema: Schema, default_schema: str) -> str:
     by_name = {x.name: x for x in schema.types}
     columns = []
-    exposed = set()
-    for f in t.fields:
-        if f.type.kind in ("scalar", "enum") and f.column:
-            col = quote_ident(f.column)
-            name = quote_ident(f.name)
-            columns.append(f"t.{col}" if col == name else f"t.{col} AS {name}")
-            exposed.add(f.name)
-    for key in sorted(extra - exposed):
-        columns.append(f"t.{quote_ident(key)}")
+    for name, column in view_columns(t, schema).items():
+        col, alias = quote_ident(column), quote_ident(name)
+        columns.append(f"t.{col}" if col == alias else f"t.{col} AS {alias}")
     pairs = [f"{sql_literal(f.graphql_name)}, {_value(f, t, by_name, default_schema)}" for f in t.fields]
     calls = []
     for start in range(0, max(len(pairs), 1), _PAIRS_PER_CALL):
@@ -138,8 +112,7 @@ def render_view(t: ObjectType, schema: Schema, default_schema: str, extra: set[s
 
 def emit_sql(schema: Schema, default_schema: str = "public") -> list[Artifact]:
     artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema())]
-    extra = _extra_keys(schema)
-    views = [render_view(t, schema, default_schema, extra.get(t.name, set())) for t in _order(schema)]
+    views = [render_view(t, schema, default_schema) for t in _order(schema)]
     if views:
         artifacts.append(Artifact("sql/0002_views.sql", _file("JSONB read views, one per table-backed type.", views)))
     return artifacts

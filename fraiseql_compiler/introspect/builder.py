@@ -285,6 +285,11 @@ class Builder:
             for f in target.fields:
                 if f.type.kind in ("scalar", "enum") and f.type.sql_type:
                     column_types[f.name] = f.type.sql_type
+                elif f.type.kind == "object" and f.column and (embedded := types.get(str(f.type.name))):
+                    # the key column of an embedded object has the type of that object's id
+                    key = next((k for k in embedded.fields if k.name == "id"), None)
+                    if key is not None and key.type.sql_type:
+                        column_types.setdefault(f.column, key.type.sql_type)
         arg_types = {a.name: a.type.sql_type for a in args if a.type.kind in ("scalar", "enum") and a.type.sql_type}
         sql, params = predicate.to_sql(column_types=column_types, arg_types=arg_types)
         columns = tuple(

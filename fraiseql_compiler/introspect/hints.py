@@ -46,7 +46,10 @@ def evaluate(raw: Any, namespace: dict[str, Any]) -> Any:
     shim = _Shim()
     shim.__annotations__ = {"x": raw}
     try:
-        return typing.get_type_hints(shim, globalns=namespace, localns=namespace, include_extras=True)["x"]
+        # A distinct (empty) localns matters: typing caches Optional["Order"] and friends, and a cached
+        # ForwardRef re-evaluates only when globalns is not localns. Passing the same dict twice would
+        # hand the second build in this process the first build's classes.
+        return typing.get_type_hints(shim, globalns=namespace, localns={}, include_extras=True)["x"]
     except NameError as exc:
         missing = getattr(exc, "name", None)
         raise HintError("FQL201", f'unknown type "{missing}"', missing_name=missing) from None

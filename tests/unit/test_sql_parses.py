@@ -1,0 +1,34 @@
+"""Every statement we emit is parsed by pglast, PostgreSQL's own parser."""
+
+from __future__ import annotations
+
+import pglast
+import pytest
+
+from tests.cases import Case, cases, sql_files
+
+CASES = cases()
+ALLOWED = {"CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_statement_parses(case: Case) -> None:
+    files = sql_files(case)
+    assert files, "no SQL emitted"
+    for path, sql in files:
+        statements = pglast.parse_sql(sql)
+        assert statements, f"{path} holds no statement"
+        kinds = {type(raw.stmt).__name__ for raw in statements}
+        assert kinds <= ALLOWED, f"{path}: unexpected statement kinds {kinds - ALLOWED}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_row_filters_parse(case: Case) -> None:
+    import json
+
+    from tests.cases import compiled
+
+    manifest = json.loads(compiled(case)["fraiseql.manifest.json"])
+    for query in manifest["queries"]:
+        if query["row_filter"]:
+            pglast.parse_sql(f"SELECT data FROM {query['sql_source']} WHERE {query['row_filter']['sql']}")
