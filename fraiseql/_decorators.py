@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+import builtins
 import inspect
 import os
 import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, Literal, TypeVar, overload
 
 from fraiseql._registry import current_registry
@@ -24,7 +27,7 @@ from fraiseql.errors import AuthoringError
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))  # co_filename of our frames starts with it
 
 TYPE_OPTIONS = ("table", "view", "name", "description")
 INPUT_OPTIONS = ("name", "description")
@@ -37,11 +40,38 @@ FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_re
 def caller_location() -> Location:
     """The first frame outside this package: the line where the user wrote the decorator."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:  # pragma: no cover - only when called from inside the package itself
         return Location("<unknown>", 0)
-    return Location(frame.f_code.co_filename, frame.f_lineno)
+    return Location(frame.f_code.co_filename, _line_of(frame))
+
+
+def _line_of(frame: FrameType) -> int:
+    """``frame.f_lineno`` without its cost: CPython decodes the line table from the start of the code
+    object on every access, so thousands of decorators in one big module would be quadratic. During a
+    build each module's table is decoded once and looked up by bytecode offset."""
+    registry = current_registry()
+    if registry is None:
+        return frame.f_lineno
+    code = frame.f_code
+    # keyed by id: hashing a code object hashes its bytecode (the module stays alive during the build)
+    table = registry.line_tables.get(id(code))
+    if table is None:
+        starts: list[int] = []
+        lines: list[int | None] = []
+        for start, _end, line in code.co_lines():
+            starts.append(start)
+            lines.append(line)
+        table = registry.line_tables[id(code)] = (starts, lines)
+    index = bisect.bisect_right(table[0], frame.f_lasti) - 1
+    line = table[1][index] if index >= 0 else None
+    return line if line is not None else frame.f_lineno
+
+
+def _kind(obj: object) -> str:
+    # this module defines its own `type` decorator, so the builtin is reached explicitly
+    return builtins.type(obj).__name__
 
 
 def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str, ...], loc: Location) -> None:
@@ -61,7 +91,7 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
         if value is not None and not isinstance(value, str):
             raise AuthoringError(
                 "FQL107",
-                f'@{decorator}({key}=...) must be a string, got {type(value).__name__}',
+                f"@{decorator}({key}=...) must be a string, got {_kind(value)}",
                 file=loc.file,
                 line=loc.line,
             )
@@ -70,7 +100,7 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
 def _positional_misuse(decorator: str, target: object, loc: Location) -> AuthoringError:
     return AuthoringError(
         "FQL102",
-        f"@{decorator} takes keyword options only, got a positional {type(target).__name__}",
+        f"@{decorator} takes keyword options only, got a positional {_kind(target)}",
         file=loc.file,
         line=loc.line,
         hint=f'write @{decorator}(name="...") with keywords, or bare @{decorator}',
@@ -103,7 +133,7 @@ def _class_decorator(
         if not inspect.isclass(cls):
             raise AuthoringError(
                 "FQL102",
-                f"@{decorator} decorates a class, not a {type(cls).__name__}",
+                f"@{decorator} decorates a class, not a {_kind(cls)}",
                 file=loc.file,
                 line=loc.line,
             )
@@ -160,10 +190,10 @@ def input(*, name: str | None = ..., description: str | None = ...) -> Callable[
 def input(cls: Any = None, /, **options: Any) -> Any:
     """Declare a GraphQL input type::
 
-        @fraiseql.input
-        class CreatePostInput:
-            title: str
-            body: str = ""
+    @fraiseql.input
+    class CreatePostInput:
+        title: str
+        body: str = ""
     """
     return _class_decorator("input", INPUT_OPTIONS, cls, options)
 
@@ -175,10 +205,10 @@ def enum(*, name: str | None = ..., description: str | None = ...) -> Callable[[
 def enum(cls: Any = None, /, **options: Any) -> Any:
     """Declare a GraphQL enum from an ``enum.Enum`` subclass (member names become GraphQL values)::
 
-        @fraiseql.enum
-        class PostStatus(enum.Enum):
-            DRAFT = "draft"
-            PUBLISHED = "published"
+    @fraiseql.enum
+    class PostStatus(enum.Enum):
+        DRAFT = "draft"
+        PUBLISHED = "published"
     """
     return _class_decorator("enum", ENUM_OPTIONS, cls, options)
 
@@ -196,7 +226,7 @@ def _operation_decorator(
         if not inspect.isfunction(fn):
             raise AuthoringError(
                 "FQL102",
-                f"@{decorator} decorates a function, not a {type(fn).__name__}",
+                f"@{decorator} decorates a function, not a {_kind(fn)}",
                 file=loc.file,
                 line=loc.line,
             )
@@ -242,8 +272,8 @@ def query(
 def query(fn: Any = None, /, **options: Any) -> Any:
     """Declare a query that reads from a view::
 
-        @fraiseql.query(sql_source="v_user", id_arg="id", row_filter="id = {current_user_id}")
-        def me() -> "User | None": ...
+    @fraiseql.query(sql_source="v_user", id_arg="id", row_filter="id = {current_user_id}")
+    def me() -> "User | None": ...
     """
     return _operation_decorator("query", QUERY_OPTIONS, fn, options)
 
@@ -257,8 +287,8 @@ def mutation(
 def mutation(fn: Any = None, /, **options: Any) -> Any:
     """Declare a mutation; it calls the SQL function ``fn_<name>`` unless ``function=`` says otherwise::
 
-        @fraiseql.mutation
-        def create_post(info, input: CreatePostInput) -> Post: ...
+    @fraiseql.mutation
+    def create_post(info, input: CreatePostInput) -> Post: ...
     """
     return _operation_decorator("mutation", MUTATION_OPTIONS, fn, options)
 
@@ -266,15 +296,17 @@ def mutation(fn: Any = None, /, **options: Any) -> Any:
 def middleware(fn: F, /) -> F:
     """Register request middleware by name (the runtime runs it)::
 
-        @fraiseql.middleware
-        def set_user_context(request, next):
-            return next(request)
+    @fraiseql.middleware
+    def set_user_context(request, next):
+        return next(request)
     """
     loc = caller_location()
     if not inspect.isfunction(fn):
         raise AuthoringError(
-            "FQL102", f"@fraiseql.middleware decorates a function, not a {type(fn).__name__}",
-            file=loc.file, line=loc.line,
+            "FQL102",
+            f"@fraiseql.middleware decorates a function, not a {_kind(fn)}",
+            file=loc.file,
+            line=loc.line,
         )
     spec = MiddlewareSpec(python_name=fn.__name__, location=loc, description=_doc(fn, None))
     setattr(fn, SPEC_ATTR, spec)
@@ -285,9 +317,9 @@ def middleware(fn: F, /) -> F:
 def field(**options: Any) -> FieldOptions:
     """Per-field options, used through ``typing.Annotated``::
 
-        title: Annotated[str, fraiseql.field(description="Headline", column="headline")]
-        author: Annotated[User, fraiseql.field(column="writer_id")]
-        posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
+    title: Annotated[str, fraiseql.field(description="Headline", column="headline")]
+    author: Annotated[User, fraiseql.field(column="writer_id")]
+    posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
     """
     loc = caller_location()
     _check_options("fraiseql.field", options, FIELD_OPTIONS, loc)
@@ -301,7 +333,7 @@ def _apply_auth(decorator: str, fn: Any, auth: AuthSpec, loc: Location) -> Any:
     if not inspect.isfunction(fn):
         raise AuthoringError(
             "FQL102",
-            f"@{decorator} decorates a query or mutation function, not a {type(fn).__name__}",
+            f"@{decorator} decorates a query or mutation function, not a {_kind(fn)}",
             file=loc.file,
             line=loc.line,
         )
@@ -321,9 +353,9 @@ def _apply_auth(decorator: str, fn: Any, auth: AuthSpec, loc: Location) -> Any:
 def authenticated(fn: F | None = None, /) -> Any:
     """Require a valid token (JWT or API key) for a query or mutation; stack in any order::
 
-        @fraiseql.query(sql_source="v_post")
-        @authenticated
-        def posts(limit: int = 20) -> list[Post]: ...
+    @fraiseql.query(sql_source="v_post")
+    @authenticated
+    def posts(limit: int = 20) -> list[Post]: ...
     """
     loc = caller_location()
     auth = AuthSpec(authenticated=True, origins=(("authenticated", "", loc),))
@@ -335,9 +367,9 @@ def authenticated(fn: F | None = None, /) -> Any:
 def api_key_required(fn: F | None = None, /) -> Any:
     """Require an API key (not a user JWT)::
 
-        @fraiseql.query(sql_source="v_report")
-        @api_key_required
-        def reports(limit: int = 100) -> list[Report]: ...
+    @fraiseql.query(sql_source="v_report")
+    @api_key_required
+    def reports(limit: int = 100) -> list[Report]: ...
     """
     loc = caller_location()
     auth = AuthSpec(api_key=True, origins=(("api_key_required", "", loc),))
@@ -349,10 +381,10 @@ def api_key_required(fn: F | None = None, /) -> Any:
 def requires_scope(*scopes: str) -> Callable[[F], F]:
     """Require every listed scope (``action:resource``)::
 
-        @fraiseql.mutation
-        @authenticated
-        @requires_scope("write:posts")
-        def create_post(info, input: CreatePostInput) -> Post: ...
+    @fraiseql.mutation
+    @authenticated
+    @requires_scope("write:posts")
+    def create_post(info, input: CreatePostInput) -> Post: ...
     """
     loc = caller_location()
     if not scopes or any(callable(s) for s in scopes):
@@ -366,8 +398,10 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
     for scope in scopes:
         if not isinstance(scope, str):
             raise AuthoringError(
-                "FQL107", f"@requires_scope takes strings, got {type(scope).__name__}",
-                file=loc.file, line=loc.line,
+                "FQL107",
+                f"@requires_scope takes strings, got {_kind(scope)}",
+                file=loc.file,
+                line=loc.line,
             )
     auth = AuthSpec(scopes=tuple(sorted(set(scopes))), origins=tuple(("requires_scope", s, loc) for s in scopes))
     return lambda f: _apply_auth("requires_scope", f, auth, loc)

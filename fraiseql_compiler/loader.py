@@ -6,6 +6,7 @@ file:line; importing continues with the next module so all problems are reported
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import traceback
@@ -20,8 +21,20 @@ from fraiseql.errors import AuthoringError
 from fraiseql_compiler.errors import Diagnostic, Span, error
 
 SKIP_DIRS = frozenset(
-    {"build", "dist", "tests", "test", "venv", ".venv", "env", "node_modules", "site-packages", "__pycache__",
-     "migrations", "docs"}
+    {
+        "build",
+        "dist",
+        "tests",
+        "test",
+        "venv",
+        ".venv",
+        "env",
+        "node_modules",
+        "site-packages",
+        "__pycache__",
+        "migrations",
+        "docs",
+    }
 )
 
 
@@ -85,10 +98,8 @@ def isolated_imports(root: Path) -> Iterator[None]:
         yield
     finally:
         purge()
-        try:
+        with contextlib.suppress(ValueError):  # the user's code may have removed it
             sys.path.remove(str(root))
-        except ValueError:  # pragma: no cover - the user's code removed it
-            pass
 
 
 def _user_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
@@ -134,7 +145,7 @@ def load(files: list[Path], root: Path) -> LoadResult:
             name = module_name(file, root)
             try:
                 module = importlib.import_module(name)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure becomes a diagnostic
+            except (Exception, SystemExit) as exc:
                 result.diagnostics.append(_diagnose(exc, file, root))
                 continue
             if not _under(module, root):

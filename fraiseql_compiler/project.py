@@ -32,7 +32,7 @@ def _modules_from_config(config: Config, root: Path) -> list[Path]:
             candidates += [dotted.with_suffix(".py"), dotted / "__init__.py", dotted]
         found = next((c for c in candidates if c.exists()), None)
         if found is None:
-            line = next((i + 1 for i, l in enumerate(text.splitlines()) if entry in l), 1)
+            line = next((i + 1 for i, row in enumerate(text.splitlines()) if entry in row), 1)
             raise _no_schema(
                 f'schema module "{entry}" not found under {root}',
                 Span(CONFIG_FILE, line),
@@ -68,10 +68,19 @@ def resolve_project(path: Path | None, out: Path | None = None, cwd: Path | None
     else:
         files = discover(path)
     if not files:
-        raise _no_schema(f"no Python schema modules found in {path}",
-                         hint=f"add a schema.py, or list modules under [schema] in {CONFIG_FILE}")
+        raise _no_schema(
+            f"no Python schema modules found in {path}",
+            hint=f"add a schema.py, or list modules under [schema] in {CONFIG_FILE}",
+        )
     out_dir = (cwd / out).resolve() if out is not None else (root / config.build.out).resolve()
     if out_dir == root or root.is_relative_to(out_dir):
-        raise FraiseQLError([error("FQL140", f"output directory {out_dir} would replace the project itself",
-                                   hint="write to a subdirectory such as build/")])
+        raise FraiseQLError(
+            [
+                error(
+                    "FQL140",
+                    f"output directory {out_dir} would replace the project itself",
+                    hint="write to a subdirectory such as build/",
+                )
+            ]
+        )
     return Project(root=root, config=config, files=tuple(files), out=out_dir)

@@ -35,8 +35,15 @@ def scaffold(directory: Path, name: str | None = None) -> list[Path]:
     schema, config, gitignore = directory / "schema.py", directory / CONFIG_FILE, directory / ".gitignore"
     existing = [p for p in (schema, config) if p.exists()]
     if existing:
-        raise FraiseQLError([error("FQL150", f"{existing[0]} already exists; fraiseql init never overwrites files",
-                                   hint="run it in an empty directory, or pass one: fraiseql init myapi")])
+        raise FraiseQLError(
+            [
+                error(
+                    "FQL150",
+                    f"{existing[0]} already exists; fraiseql init never overwrites files",
+                    hint="run it in an empty directory, or pass one: fraiseql init myapi",
+                )
+            ]
+        )
     directory.mkdir(parents=True, exist_ok=True)
     schema.write_text(SCHEMA.format(name=project), encoding="utf-8")
     document = {"project": {"name": project}, "schema": {"modules": ["schema.py"]}, "build": {"out": "build"}}

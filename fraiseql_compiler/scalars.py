@@ -29,8 +29,14 @@ _TABLE: tuple[tuple[Any, ScalarInfo], ...] = (
     (uuid.UUID, ScalarInfo("UUID", "uuid", False, "A UUID in canonical text form.")),
     (s.Email, ScalarInfo("Email", "text", False, "An e-mail address.")),
     (s.URL, ScalarInfo("URL", "text", False, "An absolute URL.")),
-    (s.DateTime, ScalarInfo("DateTime", "timestamp with time zone", False, "An ISO-8601 timestamp with time zone.")),
-    (dt.datetime, ScalarInfo("DateTime", "timestamp with time zone", False, "An ISO-8601 timestamp with time zone.")),
+    (
+        s.DateTime,
+        ScalarInfo("DateTime", "timestamp with time zone", False, "An ISO-8601 timestamp with time zone."),
+    ),
+    (
+        dt.datetime,
+        ScalarInfo("DateTime", "timestamp with time zone", False, "An ISO-8601 timestamp with time zone."),
+    ),
     (s.Date, ScalarInfo("Date", "date", False, "An ISO-8601 calendar date.")),
     (dt.date, ScalarInfo("Date", "date", False, "An ISO-8601 calendar date.")),
     (s.Time, ScalarInfo("Time", "time", False, "An ISO-8601 time of day.")),

@@ -21,14 +21,20 @@ class _Def:
 class SourceMap:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root_resolved = root.resolve()
         self._files: dict[str, tuple[list[str], dict[int, _Def]]] = {}
+        self._rel: dict[str, str] = {}  # resolving paths is slow; every span needs one
 
     def relpath(self, file: str) -> str:
-        path = Path(file)
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        rel = self._rel.get(file)
+        if rel is None:
+            path = Path(file)
+            try:
+                rel = path.resolve().relative_to(self._root_resolved).as_posix()
+            except ValueError:
+                rel = path.as_posix()
+            self._rel[file] = rel
+        return rel
 
     def _load(self, file: str) -> tuple[list[str], dict[int, _Def]]:
         cached = self._files.get(file)
@@ -41,11 +47,19 @@ class SourceMap:
             self._files[file] = ([], {})
             return self._files[file]
         defs: dict[int, _Def] = {}
-        for node in ast.walk(tree):
+        # Decorated definitions live in statement bodies only: walking statements, not every
+        # expression node, keeps this linear in the number of statements.
+        pending: list[ast.AST] = [tree]
+        while pending:
+            node = pending.pop()
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 for dec in node.decorator_list:
                     kws = {k.arg: k.value for k in dec.keywords if k.arg} if isinstance(dec, ast.Call) else {}
                     defs[dec.lineno] = _Def(node, kws)
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                pending.extend(
+                    stmt for stmt in getattr(node, name, ()) if isinstance(stmt, ast.stmt | ast.excepthandler)
+                )
         self._files[file] = (text.splitlines(), defs)
         return self._files[file]
 

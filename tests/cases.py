@@ -22,7 +22,9 @@ def cases() -> list[Case]:
     for example in sorted((REPO / "examples").iterdir()):
         if (example / "fraiseql.toml").exists():
             ddl = example / "db" / "schema.sql"
-            found.append(Case(f"examples/{example.name}", example, example / "build", ddl if ddl.exists() else None))
+            found.append(
+                Case(f"examples/{example.name}", example, example / "build", ddl if ddl.exists() else None)
+            )
     for case in sorted((REPO / "tests" / "golden").iterdir()):
         if case.is_dir() and not case.name.startswith(("_", ".")):
             ddl = case / "db.sql"

@@ -14,17 +14,23 @@ def assert_golden(expected_path: Path, actual: str, update: bool) -> None:
         expected_path.write_text(actual, encoding="utf-8")
         return
     if not expected_path.exists():
-        pytest.fail(f"missing golden file {expected_path}; run `pytest --update-goldens` and review it", pytrace=False)
+        pytest.fail(
+            f"missing golden file {expected_path}; run `pytest --update-goldens` and review it", pytrace=False
+        )
     expected = expected_path.read_text(encoding="utf-8")
     if expected != actual:
         diff = "".join(
             difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-                fromfile=f"{expected_path} (golden)", tofile="actual",
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=f"{expected_path} (golden)",
+                tofile="actual",
             )
         )
-        pytest.fail(f"{expected_path} differs from the golden file (pytest --update-goldens to accept):\n{diff}",
-                    pytrace=False)
+        pytest.fail(
+            f"{expected_path} differs from the golden file (pytest --update-goldens to accept):\n{diff}",
+            pytrace=False,
+        )
 
 
 def assert_golden_dir(expected_dir: Path, files: dict[str, str], update: bool) -> None:
@@ -39,5 +45,7 @@ def assert_golden_dir(expected_dir: Path, files: dict[str, str], update: bool) -
         extra = sorted(p.relative_to(expected_dir).as_posix() for p in expected_dir.rglob("*") if p.is_file())
         stale = [p for p in extra if p not in files]
         if stale:
-            pytest.fail(f"{expected_dir} holds files no longer produced: {stale}; run `pytest --update-goldens`",
-                        pytrace=False)
+            pytest.fail(
+                f"{expected_dir} holds files no longer produced: {stale}; run `pytest --update-goldens`",
+                pytrace=False,
+            )

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fraiseql_compiler.checks.names import check_graphql_names, check_identifiers, check_positions
-from fraiseql_compiler.checks.operations import check_id_args, check_row_filter_columns, check_scopes, check_sql_sources
+from fraiseql_compiler.checks.operations import (
+    check_id_args,
+    check_row_filter_columns,
+    check_scopes,
+    check_sql_sources,
+)
 from fraiseql_compiler.checks.views import check_views
 from fraiseql_compiler.errors import Diagnostic
 from fraiseql_compiler.ir import Schema

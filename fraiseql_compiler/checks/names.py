@@ -77,8 +77,14 @@ def check_graphql_names(schema: Schema) -> list[Diagnostic]:
         if t.view is not None:
             key = t.view if "." in t.view else f"public.{t.view}"
             if key in views:
-                out.append(error("FQL202", f'types {views[key]} and {t.name} both generate view "{t.view}"', t.span,
-                                 'set view="..." on one of them'))
+                out.append(
+                    error(
+                        "FQL202",
+                        f'types {views[key]} and {t.name} both generate view "{t.view}"',
+                        t.span,
+                        'set view="..." on one of them',
+                    )
+                )
             views[key] = t.name
     return out
 
@@ -89,20 +95,44 @@ def check_positions(schema: Schema) -> list[Diagnostic]:
     for t in schema.types:
         for f in t.fields:
             if f.type.named().kind == "input":
-                out.append(error("FQL206", f'field "{f.name}" of {t.name} is an input type ({f.type.named().name})', f.span,
-                                 "output types can hold only object types, enums and scalars"))
+                out.append(
+                    error(
+                        "FQL206",
+                        f'field "{f.name}" of {t.name} is an input type ({f.type.named().name})',
+                        f.span,
+                        "output types can hold only object types, enums and scalars",
+                    )
+                )
     for i in schema.inputs:
         for f in i.fields:
             if f.type.named().kind == "object":
-                out.append(error("FQL206", f'field "{f.name}" of input {i.name} is an object type ({f.type.named().name})',
-                                 f.span, "declare an @fraiseql.input for it"))
+                out.append(
+                    error(
+                        "FQL206",
+                        f'field "{f.name}" of input {i.name} is an object type ({f.type.named().name})',
+                        f.span,
+                        "declare an @fraiseql.input for it",
+                    )
+                )
     for op in (*schema.queries, *schema.mutations):
         kind = "query" if op.id.startswith("query.") else "mutation"
         for a in op.arguments:
             if a.type.named().kind == "object":
-                out.append(error("FQL206", f'argument "{a.name}" of {kind} {op.name} is an object type ({a.type.named().name})',
-                                 a.span, f"arguments take inputs: declare {a.type.named().name}Input with @fraiseql.input"))
+                out.append(
+                    error(
+                        "FQL206",
+                        f'argument "{a.name}" of {kind} {op.name} is an object type ({a.type.named().name})',
+                        a.span,
+                        f"arguments take inputs: declare {a.type.named().name}Input with @fraiseql.input",
+                    )
+                )
         if op.returns.named().kind == "input":
-            out.append(error("FQL206", f"{kind} {op.name} returns an input type ({op.returns.named().name})", op.span,
-                             "return an @fraiseql.type"))
+            out.append(
+                error(
+                    "FQL206",
+                    f"{kind} {op.name} returns an input type ({op.returns.named().name})",
+                    op.span,
+                    "return an @fraiseql.type",
+                )
+            )
     return out

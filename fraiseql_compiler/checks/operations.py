@@ -39,7 +39,8 @@ def check_id_args(schema: Schema) -> list[Diagnostic]:
             out.append(
                 error(
                     "FQL205",
-                    f'id_arg "{q.id_arg}" of query "{q.name}" is neither an argument nor a field of {q.returns.named().name}',
+                    f'id_arg "{q.id_arg}" of query "{q.name}" is neither an argument '
+                    f"nor a field of {q.returns.named().name}",
                     q.id_arg_span or q.span,
                     did_you_mean(q.id_arg, args | fields) or "name an argument of the query or a field of the type",
                 )
@@ -63,7 +64,7 @@ def check_scopes(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def _filter_columns(schema: Schema, q: Query) -> set[str] | None:
+def _filter_columns(schema: Schema, q: Query, columns: dict[str, dict[str, str]]) -> set[str] | None:
     """Columns a row_filter may use: those of a generated view; None when the source is the user's own."""
     target = schema.object_type(str(q.returns.named().name))
     if target is None or target.view is None:
@@ -71,15 +72,16 @@ def _filter_columns(schema: Schema, q: Query) -> set[str] | None:
     view = target.view.rpartition(".")[2]
     if q.sql_source.rpartition(".")[2] != view:
         return None
-    return set(view_columns(target, schema))
+    return set(columns[target.name])
 
 
 def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
     out = []
+    all_columns = view_columns(schema)
     for q in schema.queries:
         if q.row_filter is None:
             continue
-        columns = _filter_columns(schema, q)
+        columns = _filter_columns(schema, q, all_columns)
         if columns is None:
             continue
         for use in q.row_filter.columns:

@@ -12,8 +12,13 @@ def view_dependencies(schema: Schema) -> dict[str, list[str]]:
     deps: dict[str, list[str]] = {}
     for t in schema.types:
         if t.table:
-            deps[t.name] = sorted({str(f.type.named().name) for f in t.fields
-                                   if f.type.named().kind == "object" and f.type.named().name in backed})
+            deps[t.name] = sorted(
+                {
+                    str(f.type.named().name)
+                    for f in t.fields
+                    if f.type.named().kind == "object" and f.type.named().name in backed
+                }
+            )
     return deps
 
 
@@ -24,26 +29,34 @@ def owner_key(t: ObjectType) -> str:
     return f"{snake(t.python_name)}_id"
 
 
-def view_columns(t: ObjectType, schema: Schema) -> dict[str, str]:
-    """Columns of the generated view of ``t`` besides ``data``: view column name → table column.
+def view_columns(schema: Schema) -> dict[str, dict[str, str]]:
+    """For each table-backed type, the columns of its generated view besides ``data``:
+    view column name → table column.
 
     Scalar and enum fields, the key column of each embedded object (customer → customer_id), and the
     foreign keys that parents' list fields join on. Row filters may use exactly these.
     """
-    columns: dict[str, str] = {}
-    for f in t.fields:
-        if f.column is None:
-            continue
-        if f.type.kind in ("scalar", "enum"):
-            columns.setdefault(f.name, f.column)
-        elif f.type.kind == "object" and f.type.named().kind == "object":
-            columns.setdefault(f.column, f.column)
+    list_keys: dict[str, list[str]] = {}
     for parent in schema.types:
         for f in parent.fields if parent.table else ():
-            if f.type.kind == "list" and f.type.named().name == t.name:
-                key = f.foreign_key or owner_key(parent)
-                columns.setdefault(key, key)
-    return columns
+            if f.type.kind == "list" and f.type.named().kind == "object":
+                list_keys.setdefault(str(f.type.named().name), []).append(f.foreign_key or owner_key(parent))
+    out: dict[str, dict[str, str]] = {}
+    for t in schema.types:
+        if not t.table:
+            continue
+        columns: dict[str, str] = {}
+        for f in t.fields:
+            if f.column is None:
+                continue
+            if f.type.kind in ("scalar", "enum"):
+                columns.setdefault(f.name, f.column)
+            elif f.type.kind == "object" and f.type.named().kind == "object":
+                columns.setdefault(f.column, f.column)
+        for key in list_keys.get(t.name, ()):
+            columns.setdefault(key, key)
+        out[t.name] = columns
+    return out
 
 
 def _cycle(deps: dict[str, list[str]]) -> list[str] | None:
@@ -55,7 +68,7 @@ def _cycle(deps: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in deps.get(node, []):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -78,11 +91,23 @@ def check_views(schema: Schema) -> list[Diagnostic]:
             target = by_name.get(str(f.type.named().name))
             if f.type.kind == "list" and target is not None and f.type.of and f.type.of.kind != "list":
                 if not target.table:
-                    out.append(error("FQL213", f'list field "{f.name}" of {t.name} lists {target.name}, which is not table-backed',
-                                     f.span, f'declare {target.name} with table="..." so its rows can be embedded'))
+                    out.append(
+                        error(
+                            "FQL213",
+                            f'list field "{f.name}" of {t.name} lists {target.name}, which is not table-backed',
+                            f.span,
+                            f'declare {target.name} with table="..." so its rows can be embedded',
+                        )
+                    )
             elif f.foreign_key is not None:
-                out.append(error("FQL213", f'foreign_key on "{f.name}" of {t.name}: only list fields of table-backed types take it',
-                                 f.span, "for a single object use fraiseql.field(column=...)"))
+                out.append(
+                    error(
+                        "FQL213",
+                        f'foreign_key on "{f.name}" of {t.name}: only list fields of table-backed types take it',
+                        f.span,
+                        "for a single object use fraiseql.field(column=...)",
+                    )
+                )
     cycle = _cycle(view_dependencies(schema))
     if cycle:
         first = by_name[cycle[0]]

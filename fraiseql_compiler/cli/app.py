@@ -42,9 +42,12 @@ def guarded(root: Path, run: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - the boundary: a bug still gets a clear line and exit 2
-        diag = error("FQL900", f"internal error: {type(exc).__name__}: {exc}",
-                     hint="this is a bug in fraiseql-compiler; please report it with the command you ran")
+    except Exception as exc:
+        diag = error(
+            "FQL900",
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="this is a bug in fraiseql-compiler; please report it with the command you ran",
+        )
         _console(stderr=True).print(format_all([diag], root))
         if "--debug" in sys.argv:
             raise
@@ -59,16 +62,26 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     pass
 
 
 @app.command()
 def build(
-    path: Annotated[Path | None, typer.Argument(help="Schema file, package or project directory (default: ./fraiseql.toml).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: build/ next to fraiseql.toml).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if the outputs on disk are stale.")] = False,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Schema file, package or project directory (default: ./fraiseql.toml)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory (default: build/ next to fraiseql.toml)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the outputs on disk are stale.")
+    ] = False,
 ) -> None:
     """Compile the schema into build/: fraiseql.manifest.json, schema.graphql and sql/*.sql."""
     from fraiseql_compiler import api

@@ -7,4 +7,12 @@ from fraiseql_compiler.emit.manifest import MANIFEST_FILE, emit_manifest
 from fraiseql_compiler.emit.sdl import emit_sdl
 from fraiseql_compiler.emit.sql import emit_sql
 
-__all__ = ["MANIFEST_FILE", "Artifact", "emit_manifest", "emit_sdl", "emit_sql", "stale_files", "write_atomically"]
+__all__ = [
+    "MANIFEST_FILE",
+    "Artifact",
+    "emit_manifest",
+    "emit_sdl",
+    "emit_sql",
+    "stale_files",
+    "write_atomically",
+]

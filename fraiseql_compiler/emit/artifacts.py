@@ -26,10 +26,15 @@ def write_atomically(artifacts: list[Artifact], out: Path) -> None:
     """
     out = out.resolve()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise FraiseQLError([
-            error("FQL140", f"refusing to replace {out}: it exists and was not written by fraiseql build",
-                  hint="choose another --out directory, or remove it yourself")
-        ])
+        raise FraiseQLError(
+            [
+                error(
+                    "FQL140",
+                    f"refusing to replace {out}: it exists and was not written by fraiseql build",
+                    hint="choose another --out directory, or remove it yourself",
+                )
+            ]
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

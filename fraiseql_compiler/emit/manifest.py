@@ -70,18 +70,20 @@ def _auth(auth: Auth) -> dict[str, Any]:
     return {"authenticated": auth.authenticated, "scopes": list(auth.scopes), "api_key": auth.api_key}
 
 
-def manifest_data(schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]) -> dict[str, Any]:
-    scalars = sorted({
-        ref.named().name
-        for ref in _all_refs(schema)
-        if ref.named().kind == "scalar" and ref.named().name
-    })
+def manifest_data(
+    schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]
+) -> dict[str, Any]:
+    scalars = sorted(
+        {ref.named().name for ref in _all_refs(schema) if ref.named().kind == "scalar" and ref.named().name}
+    )
     data: dict[str, Any] = {
         "format_version": MANIFEST_FORMAT,
         "ir_format_version": schema.format_version,
         "compiler": {"name": "fraiseql-compiler", "version": __version__},
         "config": config,
-        "scalars": [{"name": s, "sql_type": BY_GRAPHQL[s].sql_type, "builtin": BY_GRAPHQL[s].builtin} for s in scalars if s],
+        "scalars": [
+            {"name": s, "sql_type": BY_GRAPHQL[s].sql_type, "builtin": BY_GRAPHQL[s].builtin} for s in scalars if s
+        ],
         "types": [
             {
                 "id": t.id,
@@ -132,7 +134,11 @@ def manifest_data(schema: Schema, config: dict[str, Any], default_schema: str, a
                 "sql_source": qualify(q.sql_source, default_schema),
                 "id_arg": q.id_arg,
                 "row_filter": (
-                    {"source": q.row_filter.source, "sql": q.row_filter.sql, "params": list(q.row_filter.params)}
+                    {
+                        "source": q.row_filter.source,
+                        "sql": q.row_filter.sql,
+                        "params": list(q.row_filter.params),
+                    }
                     if q.row_filter
                     else None
                 ),
@@ -175,7 +181,9 @@ def _all_refs(schema: Schema) -> list[TypeRef]:
     return refs
 
 
-def emit_manifest(schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]) -> list[Artifact]:
+def emit_manifest(
+    schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]
+) -> list[Artifact]:
     """The manifest names (and hashes) the other artifacts, so it is emitted last."""
     data = manifest_data(schema, config, default_schema, artifacts)
     return [Artifact(MANIFEST_FILE, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")]

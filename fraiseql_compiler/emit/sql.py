@@ -88,10 +88,9 @@ def _value(f: Field, t: ObjectType, by_name: dict[str, ObjectType], default_sche
     return f"t.{quote_ident(str(f.column))}"
 
 
-def render_view(t: ObjectType, schema: Schema, default_schema: str) -> str:
-    by_name = {x.name: x for x in schema.types}
+def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: str, view_cols: dict[str, str]) -> str:
     columns = []
-    for name, column in view_columns(t, schema).items():
+    for name, column in view_cols.items():
         col, alias = quote_ident(column), quote_ident(name)
         columns.append(f"t.{col}" if col == alias else f"t.{col} AS {alias}")
     pairs = [f"{sql_literal(f.graphql_name)}, {_value(f, t, by_name, default_schema)}" for f in t.fields]
@@ -112,7 +111,9 @@ def render_view(t: ObjectType, schema: Schema, default_schema: str) -> str:
 
 def emit_sql(schema: Schema, default_schema: str = "public") -> list[Artifact]:
     artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema())]
-    views = [render_view(t, schema, default_schema) for t in _order(schema)]
+    by_name = {t.name: t for t in schema.types}
+    all_columns = view_columns(schema)
+    views = [render_view(t, by_name, default_schema, all_columns[t.name]) for t in _order(schema)]
     if views:
         artifacts.append(Artifact("sql/0002_views.sql", _file("JSONB read views, one per table-backed type.", views)))
     return artifacts

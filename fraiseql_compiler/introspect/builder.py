@@ -10,7 +10,14 @@ from typing import Any
 from fraiseql._registry import Entry
 from fraiseql._spec import SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
 from fraiseql_compiler.errors import Diagnostic, Span, did_you_mean, error
-from fraiseql_compiler.introspect.hints import HintError, Known, evaluate, json_default, split_annotated, to_typeref
+from fraiseql_compiler.introspect.hints import (
+    HintError,
+    Known,
+    evaluate,
+    json_default,
+    split_annotated,
+    to_typeref,
+)
 from fraiseql_compiler.ir import (
     Argument,
     Auth,
@@ -32,6 +39,32 @@ from fraiseql_compiler.naming import camel, snake
 from fraiseql_compiler.scalars import SCALAR_NAMES
 from fraiseql_compiler.sourcemap import SourceMap
 
+_EMPTY = inspect.Parameter.empty
+_ROW_FILTER_PLACEHOLDERS = frozenset({"current_user_id", "jwt", "arg"})
+
+
+def _parameters(fn: Any) -> list[tuple[str, bool, Any]]:
+    """(name, variadic, default) of each parameter, in order, read from the code object: as exact as
+    inspect.signature for plain functions, and much cheaper across thousands of operations."""
+    code = fn.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    defaults = fn.__defaults__ or ()
+    kwdefaults = fn.__kwdefaults__ or {}
+    first_default = len(positional) - len(defaults)
+    out: list[tuple[str, bool, Any]] = [
+        (name, False, defaults[i - first_default] if i >= first_default else _EMPTY)
+        for i, name in enumerate(positional)
+    ]
+    index = code.co_argcount + code.co_kwonlyargcount
+    if code.co_flags & inspect.CO_VARARGS:
+        out.append((code.co_varnames[index], True, _EMPTY))
+        index += 1
+    out += [(name, False, kwdefaults.get(name, _EMPTY)) for name in kwonly]
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        out.append((code.co_varnames[index], True, _EMPTY))
+    return out
+
 
 class Builder:
     def __init__(self, result: LoadResult, sources: SourceMap) -> None:
@@ -48,6 +81,7 @@ class Builder:
                 self.known[id(entry.obj)] = Known(kind, spec.name, "text" if kind == "enum" else None)
                 self.type_names[spec.python_name] = entry.obj
         self._namespaces: dict[str, dict[str, Any]] = {}
+        self._predicates: dict[str, Any] = {}
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -96,7 +130,7 @@ class Builder:
         for base in reversed(cls.__mro__):
             if base is object:
                 continue
-            for name, raw in base.__dict__.get("__annotations__", {}).items():
+            for name, raw in vars(base).get("__annotations__", {}).items():
                 if name.startswith("_") or name in seen:
                     continue
                 seen.add(name)
@@ -200,46 +234,51 @@ class Builder:
     # --- operations ----------------------------------------------------------------------------------
 
     def _arguments(self, fn: Any, spec: OperationSpec) -> tuple[Argument, ...] | None:
-        params = list(inspect.signature(fn).parameters.values())
-        if params and params[0].name == "info":
+        params = _parameters(fn)
+        if params and params[0][0] == "info":
             params = params[1:]  # the resolver context, not a GraphQL argument
         args: list[Argument] = []
         ok = True
-        for param in params:
-            span = self._member_span(spec, param.name)
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                self.diagnostics.append(
-                    error("FQL206", f'*{param.name} cannot be a GraphQL argument', span, "declare each argument by name")
-                )
-                ok = False
-                continue
-            if param.annotation is inspect.Parameter.empty:
+        for name, variadic, default_value in params:
+            span = self._member_span(spec, name)
+            if variadic:
                 self.diagnostics.append(
                     error(
                         "FQL206",
-                        f'argument "{param.name}" of {spec.kind} "{spec.python_name}" has no type hint',
+                        f"*{name} cannot be a GraphQL argument",
                         span,
-                        f"annotate it, e.g. `{param.name}: str`",
+                        "declare each argument by name",
                     )
                 )
                 ok = False
                 continue
-            resolved = self._resolve(fn.__annotations__[param.name], fn.__module__, span, "input")
+            if name not in fn.__annotations__:
+                self.diagnostics.append(
+                    error(
+                        "FQL206",
+                        f'argument "{name}" of {spec.kind} "{spec.python_name}" has no type hint',
+                        span,
+                        f"annotate it, e.g. `{name}: str`",
+                    )
+                )
+                ok = False
+                continue
+            resolved = self._resolve(fn.__annotations__[name], fn.__module__, span, "input")
             if resolved is None:
                 ok = False
                 continue
             ref, opts = resolved
-            has_default = param.default is not inspect.Parameter.empty
+            has_default = default_value is not _EMPTY
             try:
-                default = json_default(param.default) if has_default else None
+                default = json_default(default_value) if has_default else None
             except HintError as exc:
                 self._hint_error(exc, span)
                 ok = False
                 continue
             args.append(
                 Argument(
-                    name=param.name,
-                    graphql_name=(opts.name if opts and opts.name else camel(param.name)),
+                    name=name,
+                    graphql_name=(opts.name if opts and opts.name else camel(name)),
                     type=ref,
                     span=span,
                     has_default=has_default,
@@ -274,7 +313,10 @@ class Builder:
         assert text is not None
         file, line = spec.location.file, spec.location.line
         try:
-            predicate = parse_predicate(text, allowed=frozenset({"current_user_id", "jwt", "arg"}))
+            # Schemas repeat the same filter (author_id = {current_user_id}); parse each text once.
+            predicate = self._predicates.get(text)
+            if predicate is None:
+                predicate = self._predicates[text] = parse_predicate(text, allowed=_ROW_FILTER_PLACEHOLDERS)
         except PredicateError as exc:
             span = self.sources.string_offset(file, line, "row_filter", exc.offset, exc.length)
             self.diagnostics.append(error(exc.code, f"row_filter: {exc.message}", span, exc.hint))
@@ -305,7 +347,12 @@ class Builder:
                     f'add an argument "{ph.name}" to {spec.python_name}()' if ph.name else None
                 )
                 self.diagnostics.append(
-                    error("FQL210", f'row_filter uses {{arg:{ph.name}}} but "{spec.python_name}" has no such argument', span, hint)
+                    error(
+                        "FQL210",
+                        f'row_filter uses {{arg:{ph.name}}} but "{spec.python_name}" has no such argument',
+                        span,
+                        hint,
+                    )
                 )
         return RowFilter(
             source=text,
@@ -365,7 +412,12 @@ class Builder:
             where = self.sources.decorator(first.location.file, first.location.line)
             kind = "type" if dup.namespace == "type" else dup.namespace
             self.diagnostics.append(
-                error("FQL202", f'duplicate {kind} name "{dup.name}"', span, f"first defined at {where.file}:{where.line}; rename one")
+                error(
+                    "FQL202",
+                    f'duplicate {kind} name "{dup.name}"',
+                    span,
+                    f"first defined at {where.file}:{where.line}; rename one",
+                )
             )
         for obj, loc in registry.auth_targets:
             if not isinstance(getattr(obj, SPEC_ATTR, None), OperationSpec):

@@ -109,7 +109,9 @@ def to_typeref(hint: Any, known: dict[int, Known], position: Position) -> TypeRe
             )
         if hint.__module__ not in ("builtins", "typing", "datetime", "decimal", "uuid"):
             deco = "@fraiseql.input" if position == "input" else "@fraiseql.type"
-            raise HintError("FQL206", f"{hint.__name__} is not a FraiseQL type", f"decorate {hint.__name__} with {deco}")
+            raise HintError(
+                "FQL206", f"{hint.__name__} is not a FraiseQL type", f"decorate {hint.__name__} with {deco}"
+            )
     raise HintError(
         "FQL206",
         f"unsupported type hint {_describe(hint)}",

@@ -23,7 +23,9 @@ def _apply(conn: psycopg.Connection[Any], case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_sql_applies_twice_and_views_return_manifest_shape(pg_conn: psycopg.Connection[Any], case: Case) -> None:
+def test_sql_applies_twice_and_views_return_manifest_shape(
+    pg_conn: psycopg.Connection[Any], case: Case
+) -> None:
     _apply(pg_conn, case)
     for _, sql in sql_files(case):  # re-runnable
         pg_conn.execute(sql)  # type: ignore[arg-type]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import fraiseql
 from fraiseql.auth import authenticated, requires_scope
-from fraiseql.scalars import ID, JSON, Decimal, UUID
+from fraiseql.scalars import ID, JSON, UUID, Decimal
 
 
 @fraiseql.enum
@@ -26,9 +26,9 @@ class Order:
     date: date  # a field named like its type
     status: Status
     total: Decimal
-    note: Optional[str]
+    note: str | None
     customer: Customer  # defined later in the module
-    lines: List[OrderLine]
+    lines: list[OrderLine]
     order: Annotated[int, fraiseql.field(description="Position in the queue", column="queue_position")]
     meta: JSON | None
     legacy_code: Annotated[str | None, fraiseql.field(deprecation_reason="use id", name="code")]
@@ -51,7 +51,7 @@ class OrderLine:
 @fraiseql.input
 class OrderFilter:
     status: Status = Status.OPEN
-    since: Optional[date] = None
+    since: date | None = None
     tags: list[str] = []
 
 
@@ -63,7 +63,7 @@ def orders(status: Status, where: OrderFilter | None = None, limit: int = 10) ->
 
 
 @fraiseql.query(id_arg="id")
-def order(info, id: ID) -> Optional["Order"]: ...
+def order(info, id: ID) -> Order | None: ...
 
 
 @authenticated
