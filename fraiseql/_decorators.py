@@ -129,7 +129,7 @@ def _class_decorator(
     if target is not None and not inspect.isclass(target):
         raise _positional_misuse(decorator, target, loc)
 
-    def wrap(cls: T) -> T:
+    def wrap(cls: Any) -> Any:
         if not inspect.isclass(cls):
             raise AuthoringError(
                 "FQL102",

@@ -14,7 +14,7 @@ UUID = NewType("UUID", _uuid.UUID)
 DateTime = NewType("DateTime", _dt.datetime)
 Date = NewType("Date", _dt.date)
 Time = NewType("Time", _dt.time)
-JSON = NewType("JSON", dict[str, Any])  # type: ignore[misc]
+JSON = NewType("JSON", dict[str, Any])
 Decimal = NewType("Decimal", _decimal.Decimal)
 
 __all__ = ["ID", "JSON", "URL", "UUID", "Date", "DateTime", "Decimal", "Email", "Time"]

@@ -114,7 +114,7 @@ def check_positions(schema: Schema) -> list[Diagnostic]:
                         "declare an @fraiseql.input for it",
                     )
                 )
-    for op in (*schema.queries, *schema.mutations):
+    for op in schema.operations():
         kind = "query" if op.id.startswith("query.") else "mutation"
         for a in op.arguments:
             if a.type.named().kind == "object":

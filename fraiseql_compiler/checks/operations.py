@@ -50,7 +50,7 @@ def check_id_args(schema: Schema) -> list[Diagnostic]:
 
 def check_scopes(schema: Schema) -> list[Diagnostic]:
     out = []
-    for op in (*schema.queries, *schema.mutations):
+    for op in schema.operations():
         for scope, span in zip(op.auth.scopes, op.auth.scope_spans, strict=True):
             if not SCOPE_RE.match(scope):
                 out.append(

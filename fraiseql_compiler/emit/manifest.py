@@ -73,9 +73,7 @@ def _auth(auth: Auth) -> dict[str, Any]:
 def manifest_data(
     schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]
 ) -> dict[str, Any]:
-    scalars = sorted(
-        {ref.named().name for ref in _all_refs(schema) if ref.named().kind == "scalar" and ref.named().name}
-    )
+    scalars = sorted({str(ref.named().name) for ref in _all_refs(schema) if ref.named().kind == "scalar"})
     data: dict[str, Any] = {
         "format_version": MANIFEST_FORMAT,
         "ir_format_version": schema.format_version,
@@ -174,8 +172,8 @@ def manifest_data(
 
 
 def _all_refs(schema: Schema) -> list[TypeRef]:
-    refs = [f.type for t in (*schema.types, *schema.inputs) for f in t.fields]
-    for op in (*schema.queries, *schema.mutations):
+    refs = [f.type for t in schema.types for f in t.fields] + [f.type for i in schema.inputs for f in i.fields]
+    for op in schema.operations():
         refs.append(op.returns)
         refs.extend(a.type for a in op.arguments)
     return refs

@@ -158,6 +158,8 @@ class Middleware(Model):
 
 
 class Schema(Model):
+    """The whole compiled API; ``operations()`` iterates queries then mutations."""
+
     format_version: int = FORMAT_VERSION
     types: tuple[ObjectType, ...] = ()
     inputs: tuple[InputType, ...] = ()
@@ -165,6 +167,9 @@ class Schema(Model):
     queries: tuple[Query, ...] = ()
     mutations: tuple[Mutation, ...] = ()
     middleware: tuple[Middleware, ...] = ()
+
+    def operations(self) -> tuple[Query | Mutation, ...]:
+        return (*self.queries, *self.mutations)
 
     def object_type(self, name: str) -> ObjectType | None:
         return next((t for t in self.types if t.name == name), None)
