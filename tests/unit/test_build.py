@@ -50,9 +50,7 @@ def test_build_writes_manifest_sdl_and_sql(blog: Path, monkeypatch: pytest.Monke
             assert path.read_bytes() == committed.read_bytes(), path
 
 
-def test_build_uses_fraiseql_toml_in_the_current_directory(
-    blog: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_build_uses_fraiseql_toml_in_the_current_directory(blog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(blog)
     assert runner.invoke(app, ["build"]).exit_code == 0
     assert (blog / "build" / "fraiseql.manifest.json").exists()
@@ -206,3 +204,84 @@ def test_init_scaffolds_a_project_that_builds(tmp_path: Path, monkeypatch: pytes
 def test_help_and_version() -> None:
     assert "build" in runner.invoke(app, ["--help"]).output
     assert runner.invoke(app, ["--version"]).output.startswith("fraiseql-compiler ")
+
+
+def test_every_option_the_user_writes_reaches_the_manifest(tmp_path: Path) -> None:
+    write(
+        tmp_path / "schema.py",
+        '''
+        import enum
+        from typing import Annotated
+        import fraiseql
+        from fraiseql.auth import api_key_required, authenticated, requires_scope
+        from fraiseql.scalars import ID
+
+        @fraiseql.enum(name="Colour", description="enum description")
+        class Color(enum.Enum):
+            RED = "red"
+
+        @fraiseql.type(table="tb_user", view="v_people", name="Person", description="type description")
+        class User:
+            id: ID
+            nick: Annotated[str, fraiseql.field(name="handle", description="field description", column="nickname",
+                                                deprecation_reason="use name")]
+
+        @fraiseql.type(table="tb_team")
+        class Team:
+            id: ID
+            members: Annotated[list[User], fraiseql.field(foreign_key="team_ref")]
+
+        @fraiseql.input(name="PersonInput", description="input description")
+        class UserInput:
+            nick: str = "anon"
+            colour: Color = Color.RED
+
+        @fraiseql.middleware
+        def audit(request, next):
+            """middleware description"""
+            return next(request)
+
+        @fraiseql.query(sql_source="v_people", id_arg="id", row_filter="nick = {jwt:nick}", name="whoIs",
+                        description="query description")
+        @authenticated
+        def who_is(id: ID) -> User | None: ...
+
+        @fraiseql.mutation(function="fn_rename", name="renameUser", description="mutation description")
+        @api_key_required
+        @requires_scope("write:users")
+        def rename(info, input: UserInput) -> User: ...
+    ''',
+    )
+    result = api.build(tmp_path / "schema.py", check=True)
+    manifest = json.loads(next(a.content for a in result.artifacts if a.path == "fraiseql.manifest.json"))
+    text = json.dumps(manifest)
+    for written in (
+        "Colour",
+        "enum description",
+        "public.v_people",
+        "public.tb_user",
+        "Person",
+        "type description",
+        "handle",
+        "field description",
+        "nickname",
+        "use name",
+        "team_ref",
+        "PersonInput",
+        "input description",
+        "anon",
+        "audit",
+        "middleware description",
+        "whoIs",
+        "query description",
+        "nick = {jwt:nick}",
+        "renameUser",
+        "mutation description",
+        "public.fn_rename",
+        "write:users",
+    ):
+        assert written in text, written
+    query, mutation = manifest["queries"][0], manifest["mutations"][0]
+    assert query["id_arg"] == "id" and query["auth"] == {"authenticated": True, "scopes": [], "api_key": False}
+    assert mutation["auth"] == {"authenticated": False, "scopes": ["write:users"], "api_key": True}
+    assert manifest["inputs"][0]["fields"][1]["default"] == "RED"
