@@ -1,0 +1,12 @@
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    title: str
+
+
+@fraiseql.query(sql_source="v_post", id_arg="post_id")
+def post(pk: ID) -> Post | None: ...

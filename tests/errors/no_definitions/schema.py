@@ -1,0 +1,5 @@
+"""Helpers only; nothing is decorated."""
+
+
+def slugify(title: str) -> str:
+    return title.lower().replace(" ", "-")

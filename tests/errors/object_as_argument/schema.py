@@ -1,0 +1,12 @@
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    title: str
+
+
+@fraiseql.mutation
+def create_post(info, post: Post) -> Post: ...

@@ -1,0 +1,14 @@
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    title: str
+    author_id: ID
+    published: bool
+
+
+@fraiseql.query(sql_source="v_post", row_filter="author_id = {user_id}")
+def posts(limit: int = 20) -> list[Post]: ...

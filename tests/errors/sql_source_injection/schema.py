@@ -1,0 +1,12 @@
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    title: str
+
+
+@fraiseql.query(sql_source="v_post; drop table x")
+def posts(limit: int = 20) -> list[Post]: ...

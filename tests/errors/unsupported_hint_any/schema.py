@@ -1,0 +1,10 @@
+from typing import Any
+
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    metadata: Any

@@ -1,0 +1,12 @@
+import fraiseql
+from fraiseql.scalars import ID
+
+
+@fraiseql.type(table="tb_post")
+class Post:
+    id: ID
+    title: str
+
+
+@fraiseql.query(sql_source="v_post")
+def posts(page: tuple[int, int]) -> list[Post]: ...
