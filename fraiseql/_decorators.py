@@ -70,6 +70,11 @@ def _line_of(frame: FrameType) -> int:
 
 
 def _kind(obj: object) -> str:
+    """What the user passed, in words: "class", "function", or the type's name."""
+    if inspect.isclass(obj):
+        return "class"
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return "function"
     # this module defines its own `type` decorator, so the builtin is reached explicitly
     return builtins.type(obj).__name__
 
@@ -87,6 +92,7 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 file=loc.file,
                 line=loc.line,
                 hint=hint + "accepted keywords: " + ", ".join(accepted),
+                keyword=key,
             )
         if value is not None and not isinstance(value, str):
             raise AuthoringError(
@@ -94,6 +100,7 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 f"@{decorator}({key}=...) must be a string, got {_kind(value)}",
                 file=loc.file,
                 line=loc.line,
+                keyword=key,
             )
 
 
@@ -127,6 +134,14 @@ def _class_decorator(
     loc = caller_location()
     _check_options(decorator, options, accepted, loc)
     if target is not None and not inspect.isclass(target):
+        if inspect.isfunction(target):
+            raise AuthoringError(
+                "FQL102",
+                f"@{decorator} decorates a class, not a function",
+                file=loc.file,
+                line=loc.line,
+                hint="use @fraiseql.query or @fraiseql.mutation on functions",
+            )
         raise _positional_misuse(decorator, target, loc)
 
     def wrap(cls: Any) -> Any:
@@ -220,6 +235,14 @@ def _operation_decorator(
     loc = caller_location()
     _check_options(decorator, options, accepted, loc)
     if target is not None and not inspect.isfunction(target):
+        if inspect.isclass(target):
+            raise AuthoringError(
+                "FQL102",
+                f"@{decorator} decorates a function, not a class",
+                file=loc.file,
+                line=loc.line,
+                hint="declare classes with @fraiseql.type, @fraiseql.input or @fraiseql.enum",
+            )
         raise _positional_misuse(decorator, target, loc)
 
     def wrap(fn: F) -> F:
@@ -237,6 +260,7 @@ def _operation_decorator(
                 file=loc.file,
                 line=loc.line,
                 hint=f'declare what it returns, e.g. `def {fn.__name__}(...) -> "Post":`',
+                at_definition=True,
             )
         pending = getattr(fn, PENDING_AUTH_ATTR, None)
         spec = OperationSpec(

@@ -40,7 +40,9 @@ class FraiseQLError(Exception):
     """One or more error diagnostics: nothing was written, exit code 2."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        # The same problem can surface twice (a module that failed to import is imported again by a
+        # sibling); show it once.
+        self.diagnostics = sorted(dict.fromkeys(diagnostics), key=Diagnostic.sort_key)
         super().__init__("\n".join(f"{d.span}: error[{d.code}]: {d.message}" for d in self.diagnostics))
 
 

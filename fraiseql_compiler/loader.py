@@ -19,6 +19,7 @@ from types import ModuleType
 from fraiseql._registry import Registry, collecting
 from fraiseql.errors import AuthoringError
 from fraiseql_compiler.errors import Diagnostic, Span, error
+from fraiseql_compiler.sourcemap import SourceMap
 
 SKIP_DIRS = frozenset(
     {
@@ -85,6 +86,7 @@ def isolated_imports(root: Path) -> Iterator[None]:
     """Put ``root`` first on sys.path and import its modules fresh; forget them afterwards so the next
     build (or a second schema in the same process) re-runs every decorator."""
     root = root.resolve()
+    bytecode = sys.dont_write_bytecode
 
     def purge() -> None:
         for name, mod in list(sys.modules.items()):
@@ -93,10 +95,12 @@ def isolated_imports(root: Path) -> Iterator[None]:
 
     purge()
     sys.path.insert(0, str(root))
+    sys.dont_write_bytecode = True  # a build leaves nothing in the user's tree, __pycache__ included
     importlib.invalidate_caches()
     try:
         yield
     finally:
+        sys.dont_write_bytecode = bytecode
         purge()
         with contextlib.suppress(ValueError):  # the user's code may have removed it
             sys.path.remove(str(root))
@@ -106,6 +110,8 @@ def _user_frame(exc: BaseException, root: Path) -> tuple[str, int] | None:
     """The innermost traceback frame inside the project: where the user should look."""
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<"):  # <frozen os>, <string>: not a file, whatever the cwd
+            continue
         try:
             Path(frame.filename).resolve().relative_to(root)
         except ValueError:
@@ -121,9 +127,15 @@ def _relative(file: str, root: Path) -> str:
         return file
 
 
-def _diagnose(exc: BaseException, file: Path, root: Path) -> Diagnostic:
+def _diagnose(exc: BaseException, file: Path, root: Path, sources: SourceMap) -> Diagnostic:
     if isinstance(exc, AuthoringError):
-        return error(exc.code, exc.message, Span(_relative(exc.file, root), exc.line), exc.hint)
+        if exc.keyword is not None:
+            span = sources.keyword(exc.file, exc.line, exc.keyword, name_too=True)
+        elif exc.at_definition:
+            span = sources.definition(exc.file, exc.line)
+        else:
+            span = sources.decorator(exc.file, exc.line)
+        return error(exc.code, exc.message, span, exc.hint)
     if isinstance(exc, SyntaxError):
         span = Span(_relative(exc.filename or str(file), root), exc.lineno or 0, exc.offset or 0, 1)
         return error("FQL104", f"syntax error: {exc.msg}", span, "fix the Python syntax; the module cannot be imported")
@@ -139,6 +151,7 @@ def _diagnose(exc: BaseException, file: Path, root: Path) -> Diagnostic:
 def load(files: list[Path], root: Path) -> LoadResult:
     """Import ``files`` (all under ``root``) with a fresh registry. Call inside ``isolated_imports``."""
     root = root.resolve()
+    sources = SourceMap(root)
     with collecting() as registry:
         result = LoadResult(registry)
         for file in files:
@@ -146,7 +159,7 @@ def load(files: list[Path], root: Path) -> LoadResult:
             try:
                 module = importlib.import_module(name)
             except (Exception, SystemExit) as exc:
-                result.diagnostics.append(_diagnose(exc, file, root))
+                result.diagnostics.append(_diagnose(exc, file, root, sources))
                 continue
             if not _under(module, root):
                 result.diagnostics.append(

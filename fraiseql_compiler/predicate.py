@@ -100,7 +100,11 @@ _PH_FORMS = {
     "arg": "{arg:<name>}",
     "scope": "{scope:<action>:<resource>}",
 }
-_SUBQUERY = ("subqueries are not allowed in a {ctx}", None)
+_SUBQUERY = (
+    "subqueries are not allowed in a {ctx}",
+    "compare this row's columns with literals and placeholders; to look rows up elsewhere, "
+    "read from a view (sql_source) that joins them",
+)
 _CLAUSE = ("SQL clause {kw} is not allowed in a {ctx}", "a {ctx} is a single boolean expression")
 _CASE = ("CASE expressions are not allowed in a {ctx}", None)
 _BLOCKED: dict[str, tuple[str, str | None]] = {
@@ -410,7 +414,7 @@ class _Scanner:
         run = text[i:j]
         for k in range(i, j - 1):
             if text.startswith(("--", "/*"), k):
-                raise self.err("SQL comments are not allowed in a {ctx}", k, 2)
+                raise self.err("SQL comments are not allowed in a {ctx}", k, 2, "remove the comment")
         if run in _CMP_OPS:
             self.push("op", run, i, _CMP_OPS[run])
             return j

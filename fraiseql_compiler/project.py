@@ -18,6 +18,15 @@ class Project:
     out: Path
 
 
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    base = (cwd or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
 def _no_schema(message: str, span: Span | None = None, hint: str | None = None) -> FraiseQLError:
     return FraiseQLError([error("FQL106", message, span, hint)])
 
@@ -34,7 +43,7 @@ def _modules_from_config(config: Config, root: Path) -> list[Path]:
         if found is None:
             line = next((i + 1 for i, row in enumerate(text.splitlines()) if entry in row), 1)
             raise _no_schema(
-                f'schema module "{entry}" not found under {root}',
+                f'schema module "{entry}" not found next to {CONFIG_FILE}',
                 Span(CONFIG_FILE, line),
                 "list files (schema.py), directories or dotted module names relative to fraiseql.toml",
             )
@@ -47,13 +56,15 @@ def resolve_project(path: Path | None, out: Path | None = None, cwd: Path | None
     if path is None:
         if not (cwd / CONFIG_FILE).exists():
             raise _no_schema(
-                f"no schema given and no {CONFIG_FILE} in {cwd}",
+                f"no schema given and no {CONFIG_FILE} in the current directory",
                 hint="pass a path (fraiseql build app/schema.py) or create a project with `fraiseql init`",
             )
         path = cwd
     path = (cwd / path).resolve()
     if not path.exists():
-        raise _no_schema(f"{path} does not exist", hint="pass a schema file, package or project directory")
+        raise _no_schema(
+            f"{display_path(path, cwd)} does not exist", hint="pass a schema file, package or project directory"
+        )
     if path.is_file() and path.name == CONFIG_FILE:
         path = path.parent
     root = path if path.is_dir() else path.parent
@@ -69,18 +80,16 @@ def resolve_project(path: Path | None, out: Path | None = None, cwd: Path | None
         files = discover(path)
     if not files:
         raise _no_schema(
-            f"no Python schema modules found in {path}",
+            f"no Python schema modules found in {display_path(path, cwd)}",
             hint=f"add a schema.py, or list modules under [schema] in {CONFIG_FILE}",
         )
     out_dir = (cwd / out).resolve() if out is not None else (root / config.build.out).resolve()
     if out_dir == root or root.is_relative_to(out_dir):
-        raise FraiseQLError(
-            [
-                error(
-                    "FQL140",
-                    f"output directory {out_dir} would replace the project itself",
-                    hint="write to a subdirectory such as build/",
-                )
-            ]
-        )
+        span = None
+        if out is None and config.path is not None:
+            text = config.path.read_text(encoding="utf-8").splitlines()
+            line = next((i + 1 for i, row in enumerate(text) if row.strip().startswith("out")), 0)
+            span = Span(CONFIG_FILE, line) if line else None
+        message = f'output directory "{display_path(out_dir, cwd)}" would replace the project itself'
+        raise FraiseQLError([error("FQL140", message, span, 'write to a subdirectory such as "build"')])
     return Project(root=root, config=config, files=tuple(files), out=out_dir)

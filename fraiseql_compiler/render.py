@@ -56,4 +56,5 @@ def format_all(diagnostics: list[Diagnostic], root: Path, secrets: tuple[str, ..
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if errors:
         out.append(f"\n{errors} error{'s' if errors != 1 else ''}; nothing was written.\n", style="bold red")
+    out.rstrip()  # the console adds the final newline
     return out

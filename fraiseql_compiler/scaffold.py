@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fraiseql_compiler.config import CONFIG_FILE
 from fraiseql_compiler.errors import FraiseQLError, error
+from fraiseql_compiler.project import display_path
 
 SCHEMA = '''"""{name}: the GraphQL API, declared with FraiseQL decorators."""
 
@@ -39,7 +40,7 @@ def scaffold(directory: Path, name: str | None = None) -> list[Path]:
             [
                 error(
                     "FQL150",
-                    f"{existing[0]} already exists; fraiseql init never overwrites files",
+                    f"{display_path(existing[0])} already exists; fraiseql init never overwrites files",
                     hint="run it in an empty directory, or pass one: fraiseql init myapi",
                 )
             ]

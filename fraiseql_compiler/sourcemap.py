@@ -16,6 +16,7 @@ from fraiseql_compiler.errors import Span
 class _Def:
     node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
     keywords: dict[str, ast.expr] = field(default_factory=dict)  # of the decorator on this line
+    args: list[ast.expr] = field(default_factory=list)
 
 
 class SourceMap:
@@ -54,8 +55,11 @@ class SourceMap:
             node = pending.pop()
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 for dec in node.decorator_list:
-                    kws = {k.arg: k.value for k in dec.keywords if k.arg} if isinstance(dec, ast.Call) else {}
-                    defs[dec.lineno] = _Def(node, kws)
+                    if isinstance(dec, ast.Call):
+                        kws = {k.arg: k.value for k in dec.keywords if k.arg}
+                        defs[dec.lineno] = _Def(node, kws, list(dec.args))
+                    else:
+                        defs[dec.lineno] = _Def(node)
             for name in ("body", "orelse", "finalbody", "handlers"):
                 pending.extend(
                     stmt for stmt in getattr(node, name, ()) if isinstance(stmt, ast.stmt | ast.excepthandler)
@@ -86,13 +90,30 @@ class SourceMap:
         col = len(text) - len(text.lstrip())
         return Span(self.relpath(file), line, col + 1 if text else 0, max(len(text.strip()), 1) if text else 0)
 
-    def keyword(self, file: str, line: int, name: str) -> Span:
-        """The value of keyword ``name`` in the decorator call on ``line`` (else the decorator line)."""
+    def keyword(self, file: str, line: int, name: str, *, name_too: bool = False) -> Span:
+        """The value of keyword ``name`` in the decorator call on ``line`` (else the decorator line);
+        with ``name_too``, from the keyword's name (``sqlsource="v_post"``)."""
         _, defs = self._load(file)
         d = defs.get(line)
         if d is None or name not in d.keywords:
             return self.decorator(file, line)
-        return self._span(file, d.keywords[name])
+        value = self._span(file, d.keywords[name])
+        if not name_too:
+            return value
+        text = self.line_text(file, value.line) or ""
+        start = text.rfind(name, 0, value.column - 1)
+        if start < 0:
+            return value
+        return Span(value.file, value.line, start + 1, value.column - 1 - start + value.length)
+
+    def string_argument(self, file: str, line: int, value: str) -> Span:
+        """The positional string argument equal to ``value`` in the decorator call on ``line``."""
+        _, defs = self._load(file)
+        d = defs.get(line)
+        for arg in d.args if d is not None else ():
+            if isinstance(arg, ast.Constant) and arg.value == value:
+                return self._span(file, arg)
+        return self.decorator(file, line)
 
     def string_offset(self, file: str, line: int, name: str, offset: int, length: int) -> Span:
         """A character range inside the string literal given as keyword ``name``; exact when the literal

@@ -36,8 +36,8 @@ def _ident(what: str, value: str | None, span: Span | None) -> list[Diagnostic]:
 def check_identifiers(schema: Schema) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for t in schema.types:
-        out += _ident("table", t.table, t.span)
-        out += _ident("view", t.view, t.span)
+        out += _ident("table", t.table, t.table_span or t.span)
+        out += _ident("view", t.view, t.view_span or t.table_span or t.span)
         for f in t.fields:
             if t.table is not None:
                 out += _ident(f'column of field "{f.name}"', f.column, f.span)

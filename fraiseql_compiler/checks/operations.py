@@ -42,7 +42,9 @@ def check_id_args(schema: Schema) -> list[Diagnostic]:
                     f'id_arg "{q.id_arg}" of query "{q.name}" is neither an argument '
                     f"nor a field of {q.returns.named().name}",
                     q.id_arg_span or q.span,
-                    did_you_mean(q.id_arg, args | fields) or "name an argument of the query or a field of the type",
+                    did_you_mean(q.id_arg, args | fields)
+                    or f"arguments: {', '.join(sorted(args)) or 'none'}; "
+                    f"fields of {q.returns.named().name}: {', '.join(sorted(fields)) or 'none'}",
                 )
             )
     return out

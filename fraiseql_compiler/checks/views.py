@@ -110,13 +110,16 @@ def check_views(schema: Schema) -> list[Diagnostic]:
                 )
     cycle = _cycle(view_dependencies(schema))
     if cycle:
-        first = by_name[cycle[0]]
+        # point at the field that closes the loop: the last type's field embedding the first
+        last, first = by_name[cycle[-2]], cycle[-1]
+        closing = next((f for f in last.fields if f.type.named().name == first), None)
         out.append(
             error(
                 "FQL211",
                 "views embed each other: " + " → ".join(cycle),
-                first.span,
-                "a view cannot contain itself; remove the field on one side of the cycle",
+                closing.span if closing else last.span,
+                f'a view cannot contain itself; remove "{closing.name if closing else first}" '
+                "or the field on the other side of the cycle",
             )
         )
     return out

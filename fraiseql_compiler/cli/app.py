@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -46,10 +46,11 @@ def guarded(root: Path, run: Callable[[], T]) -> T:
         diag = error(
             "FQL900",
             f"internal error: {type(exc).__name__}: {exc}",
-            hint="this is a bug in fraiseql-compiler; please report it with the command you ran",
+            hint="this is a bug in fraiseql-compiler; please report it with the command you ran "
+            "(FRAISEQL_DEBUG=1 shows the traceback)",
         )
         _console(stderr=True).print(format_all([diag], root))
-        if "--debug" in sys.argv:
+        if os.environ.get("FRAISEQL_DEBUG"):
             raise
         raise typer.Exit(EXIT_INPUT) from None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraiseql_compiler.errors import FraiseQLError, error
+from fraiseql_compiler.project import display_path
 
 MARKER = "fraiseql.manifest.json"  # a directory holding it was written by us and may be replaced
 
@@ -30,7 +31,7 @@ def write_atomically(artifacts: list[Artifact], out: Path) -> None:
             [
                 error(
                     "FQL140",
-                    f"refusing to replace {out}: it exists and was not written by fraiseql build",
+                    f'refusing to replace "{display_path(out)}": it exists and was not written by fraiseql build',
                     hint="choose another --out directory, or remove it yourself",
                 )
             ]

@@ -66,6 +66,15 @@ def _parameters(fn: Any) -> list[tuple[str, bool, Any]]:
     return out
 
 
+def _guess(default: Any) -> str:
+    """A plausible annotation for a parameter, from its default value."""
+    if default is _EMPTY or default is None:
+        return "str" if default is _EMPTY else "str | None"
+    if isinstance(default, bool | int | float | str):
+        return f"{type(default).__name__} = {default!r}"
+    return f"{type(default).__name__}"
+
+
 class Builder:
     def __init__(self, result: LoadResult, sources: SourceMap) -> None:
         self.result = result
@@ -194,6 +203,8 @@ class Builder:
             description=spec.description,
             table=spec.table,
             view=view,
+            table_span=self.sources.keyword(spec.location.file, spec.location.line, "table") if spec.table else None,
+            view_span=self.sources.keyword(spec.location.file, spec.location.line, "view") if spec.view else None,
         )
 
     def _input(self, entry: Entry, spec: TypeSpec) -> InputType:
@@ -258,7 +269,7 @@ class Builder:
                         "FQL206",
                         f'argument "{name}" of {spec.kind} "{spec.python_name}" has no type hint',
                         span,
-                        f"annotate it, e.g. `{name}: str`",
+                        f"annotate it, e.g. `{name}: {_guess(default_value)}`",
                     )
                 )
                 ok = False
@@ -291,7 +302,7 @@ class Builder:
         spans = []
         for scope in spec.auth.scopes:
             loc = next(o[2] for o in spec.auth.origins if o[0] == "requires_scope" and o[1] == scope)
-            spans.append(self.sources.decorator(loc.file, loc.line))
+            spans.append(self.sources.string_argument(loc.file, loc.line, scope))
         return Auth(
             authenticated=spec.auth.authenticated,
             scopes=spec.auth.scopes,
@@ -319,7 +330,7 @@ class Builder:
                 predicate = self._predicates[text] = parse_predicate(text, allowed=_ROW_FILTER_PLACEHOLDERS)
         except PredicateError as exc:
             span = self.sources.string_offset(file, line, "row_filter", exc.offset, exc.length)
-            self.diagnostics.append(error(exc.code, f"row_filter: {exc.message}", span, exc.hint))
+            self.diagnostics.append(error(exc.code, exc.message, span, exc.hint))
             return None
         target = types.get(str(returns.named().name))
         column_types = {}

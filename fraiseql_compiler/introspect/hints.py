@@ -67,9 +67,29 @@ def split_annotated(hint: Any) -> tuple[Any, FieldOptions | None]:
 
 
 def _describe(hint: Any) -> str:
-    if isinstance(hint, type):
+    """A hint as the user would write it: `Post | User`, `set[int]`, `Any`."""
+    if isinstance(hint, type) and not typing.get_args(hint):
         return hint.__name__
-    return repr(hint).replace("typing.", "")
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or isinstance(hint, types.UnionType):
+        return " | ".join("None" if a is type(None) else _describe(a) for a in args)
+    if origin is not None and args:
+        name = getattr(origin, "__name__", None) or repr(origin).replace("typing.", "")
+        return f"{name}[{', '.join(_describe(a) for a in args)}]"
+    if hint is Ellipsis:
+        return "..."
+    return getattr(hint, "__name__", None) or repr(hint).replace("typing.", "")
+
+
+def _suggestion(hint: Any) -> str:
+    origin = typing.get_origin(hint) or hint
+    if origin in (set, frozenset, tuple, collections.abc.Set):
+        return "GraphQL has lists only: write list[...]"
+    if hint is typing.Any or hint is object:
+        return "say what it is; for arbitrary JSON use fraiseql.scalars.JSON"
+    if origin is typing.Literal:
+        return "declare an enum.Enum decorated with @fraiseql.enum"
+    return "use str, int, float, bool, a fraiseql.scalars type, a decorated type, list[...] or `X | None`"
 
 
 def to_typeref(hint: Any, known: dict[int, Known], position: Position) -> TypeRef:
@@ -112,11 +132,7 @@ def to_typeref(hint: Any, known: dict[int, Known], position: Position) -> TypeRe
             raise HintError(
                 "FQL206", f"{hint.__name__} is not a FraiseQL type", f"decorate {hint.__name__} with {deco}"
             )
-    raise HintError(
-        "FQL206",
-        f"unsupported type hint {_describe(hint)}",
-        "use str, int, float, bool, a fraiseql.scalars type, a decorated type, list[...] or `X | None`",
-    )
+    raise HintError("FQL206", f"unsupported type hint {_describe(hint)}", _suggestion(hint))
 
 
 def json_default(value: Any) -> Any:

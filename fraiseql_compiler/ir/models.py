@@ -59,8 +59,10 @@ class ObjectType(Model):
     fields: tuple[Field, ...]
     span: Span
     description: str | None = None
-    table: str | None = None  # qualified: schema.table
-    view: str | None = None  # qualified view generated for a table-backed type
+    table: str | None = None  # as written: [schema.]table
+    view: str | None = None  # the view generated for a table-backed type: view= or v_<snake name>
+    table_span: Span | None = None
+    view_span: Span | None = None
 
 
 class InputType(Model):
