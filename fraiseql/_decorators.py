@@ -104,6 +104,26 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
             )
 
 
+_WRONG_KIND_HINTS = {
+    "class": "use @fraiseql.query or @fraiseql.mutation on functions",
+    "function": "declare classes with @fraiseql.type, @fraiseql.input or @fraiseql.enum",
+}
+
+
+def _expect(decorator: str, obj: object, want: Literal["class", "function"], loc: Location) -> None:
+    """FQL102 unless ``obj`` is the kind of object the decorator applies to."""
+    if inspect.isclass(obj) if want == "class" else inspect.isfunction(obj):
+        return
+    got = _kind(obj)
+    raise AuthoringError(
+        "FQL102",
+        f"@{decorator} decorates a {want}, not a {got}",
+        file=loc.file,
+        line=loc.line,
+        hint=_WRONG_KIND_HINTS[want] if got in ("class", "function") else None,
+    )
+
+
 def _positional_misuse(decorator: str, target: object, loc: Location) -> AuthoringError:
     return AuthoringError(
         "FQL102",
@@ -133,25 +153,11 @@ def _class_decorator(
     decorator = f"fraiseql.{kind}"
     loc = caller_location()
     _check_options(decorator, options, accepted, loc)
-    if target is not None and not inspect.isclass(target):
-        if inspect.isfunction(target):
-            raise AuthoringError(
-                "FQL102",
-                f"@{decorator} decorates a class, not a function",
-                file=loc.file,
-                line=loc.line,
-                hint="use @fraiseql.query or @fraiseql.mutation on functions",
-            )
+    if target is not None and not (inspect.isclass(target) or inspect.isfunction(target)):
         raise _positional_misuse(decorator, target, loc)
 
     def wrap(cls: Any) -> Any:
-        if not inspect.isclass(cls):
-            raise AuthoringError(
-                "FQL102",
-                f"@{decorator} decorates a class, not a {_kind(cls)}",
-                file=loc.file,
-                line=loc.line,
-            )
+        _expect(decorator, cls, "class", loc)
         if kind == "enum":
             import enum as _enum
 
@@ -234,25 +240,11 @@ def _operation_decorator(
     decorator = f"fraiseql.{kind}"
     loc = caller_location()
     _check_options(decorator, options, accepted, loc)
-    if target is not None and not inspect.isfunction(target):
-        if inspect.isclass(target):
-            raise AuthoringError(
-                "FQL102",
-                f"@{decorator} decorates a function, not a class",
-                file=loc.file,
-                line=loc.line,
-                hint="declare classes with @fraiseql.type, @fraiseql.input or @fraiseql.enum",
-            )
+    if target is not None and not (inspect.isclass(target) or inspect.isfunction(target)):
         raise _positional_misuse(decorator, target, loc)
 
     def wrap(fn: F) -> F:
-        if not inspect.isfunction(fn):
-            raise AuthoringError(
-                "FQL102",
-                f"@{decorator} decorates a function, not a {_kind(fn)}",
-                file=loc.file,
-                line=loc.line,
-            )
+        _expect(decorator, fn, "function", loc)
         if "return" not in getattr(fn, "__annotations__", {}):
             raise AuthoringError(
                 "FQL103",
@@ -325,13 +317,7 @@ def middleware(fn: F, /) -> F:
         return next(request)
     """
     loc = caller_location()
-    if not inspect.isfunction(fn):
-        raise AuthoringError(
-            "FQL102",
-            f"@fraiseql.middleware decorates a function, not a {_kind(fn)}",
-            file=loc.file,
-            line=loc.line,
-        )
+    _expect("fraiseql.middleware", fn, "function", loc)
     spec = MiddlewareSpec(python_name=fn.__name__, location=loc, description=_doc(fn, None))
     setattr(fn, SPEC_ATTR, spec)
     _register("middleware", fn.__name__, fn, loc)
@@ -354,13 +340,7 @@ def field(**options: Any) -> FieldOptions:
 
 
 def _apply_auth(decorator: str, fn: Any, auth: AuthSpec, loc: Location) -> Any:
-    if not inspect.isfunction(fn):
-        raise AuthoringError(
-            "FQL102",
-            f"@{decorator} decorates a query or mutation function, not a {_kind(fn)}",
-            file=loc.file,
-            line=loc.line,
-        )
+    _expect(decorator, fn, "function", loc)
     spec = getattr(fn, SPEC_ATTR, None)
     if isinstance(spec, OperationSpec):
         setattr(fn, SPEC_ATTR, spec.with_auth(auth))
