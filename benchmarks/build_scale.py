@@ -70,6 +70,7 @@ def main() -> None:
     from fraiseql_compiler.api import _gc_paused, compile_project
     from fraiseql_compiler.checks import validate
     from fraiseql_compiler.emit import emit_manifest, emit_sdl, emit_sql, write_atomically
+    from fraiseql_compiler.emit.context import sql_context
     from fraiseql_compiler.introspect import build_schema
     from fraiseql_compiler.loader import isolated_imports, load
     from fraiseql_compiler.project import resolve_project
@@ -91,7 +92,7 @@ def main() -> None:
             t2 = time.perf_counter()
             validate(schema)
             t3 = time.perf_counter()
-            artifacts = emit_sql(schema) + emit_sdl(schema)
+            artifacts = emit_sql(schema, sql_context(project.config)) + emit_sdl(schema)
             artifacts += emit_manifest(schema, {}, "public", artifacts)
             t4 = time.perf_counter()
             write_atomically(artifacts, root / "build")

@@ -76,8 +76,11 @@ def _compile(project: Project) -> Compiled:
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise FraiseQLError(errors)
-    default_schema = project.config.database.schema_
-    artifacts = emit_sql(schema, default_schema) + emit_sdl(schema)
+    from fraiseql_compiler.emit.context import sql_context
+
+    ctx = sql_context(project.config)
+    default_schema = ctx.default_schema
+    artifacts = emit_sql(schema, ctx) + emit_sdl(schema)
     artifacts += emit_manifest(schema, project.config.normalized(), default_schema, artifacts)
     warnings = [d for d in diagnostics if d.severity == "warning"]
     return Compiled(project, sorted(artifacts, key=lambda a: a.path), warnings)

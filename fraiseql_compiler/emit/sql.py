@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
 from fraiseql_compiler.emit.artifacts import Artifact
+from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
 from fraiseql_compiler.naming import qualify, quote_ident, sql_literal
@@ -11,33 +12,17 @@ from fraiseql_compiler.naming import qualify, quote_ident, sql_literal
 # jsonb_build_object takes at most 100 arguments: 50 key/value pairs per call.
 _PAIRS_PER_CALL = 50
 
-CLAIM_HELPERS = (
-    {
-        "name": "claims",
-        "params": "",
-        "param_types": "",
-        "returns": "jsonb",
-        "comment": "The request's normalized JWT claims; unset or '' (a pooled connection after the "
-        "transaction that set them) means anonymous: an empty object, never everyone.",
-        "body": "SELECT COALESCE(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb, "
-        "'{}'::jsonb)",
-    },
-    {
-        "name": "claim",
-        "params": "name text",
-        "param_types": "text",
-        "returns": "text",
-        "comment": "One claim as text (NULL when absent).",
-        "body": "SELECT fraiseql.claims() OPERATOR(pg_catalog.->>) name",
-    },
-    {
-        "name": "current_user_id",
-        "params": "",
-        "param_types": "",
-        "returns": "text",
-        "comment": "The caller's subject (the `sub` claim), NULL when anonymous.",
-        "body": "SELECT NULLIF(fraiseql.claims() OPERATOR(pg_catalog.->>) 'sub', '')",
-    },
+HELPER_FUNCTIONS = (
+    "claims()",
+    "claim(text)",
+    "current_user_id()",
+    "auth_method()",
+    "is_authenticated()",
+    "scopes()",
+    "has_scope(text)",
+    "require_authenticated()",
+    "require_scope(text)",
+    "require_api_key()",
 )
 
 
@@ -45,10 +30,31 @@ def _file(title: str, statements: list[str]) -> str:
     return render("file.sql.j2", title=title, statements=[s.rstrip("\n") for s in statements])
 
 
-def emit_fraiseql_schema() -> str:
-    statements = [render("fraiseql_schema.sql.j2")]
-    statements += [render("claims_function.sql.j2", **helper) for helper in CLAIM_HELPERS]
-    return _file("The fraiseql schema: claim helpers every generated predicate reads through.", statements)
+def data_schemas(schema: Schema, ctx: SqlContext) -> list[str]:
+    """Schemas holding the user's tables and views: the API roles need USAGE on them."""
+    names = {ctx.default_schema}
+    for t in schema.types:
+        for name in (t.table, t.view):
+            if name and "." in name:
+                names.add(name.rpartition(".")[0])
+    for q in schema.queries:
+        if "." in q.sql_source:
+            names.add(q.sql_source.rpartition(".")[0])
+    return [quote_ident(n) for n in sorted(names)]
+
+
+def emit_fraiseql_schema(schema: Schema, ctx: SqlContext) -> str:
+    statement = render(
+        "fraiseql_schema.sql.j2",
+        roles=ctx.roles,
+        api_schema=quote_ident(ctx.api_schema),
+        data_schemas=data_schemas(schema, ctx),
+        revocation=ctx.revocation,
+        states=ctx.states,
+        functions=HELPER_FUNCTIONS,
+    )
+    title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
+    return _file(title, [statement])
 
 
 def _order(schema: Schema) -> list[ObjectType]:
@@ -109,8 +115,9 @@ def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: s
     )
 
 
-def emit_sql(schema: Schema, default_schema: str = "public") -> list[Artifact]:
-    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema())]
+def emit_sql(schema: Schema, ctx: SqlContext) -> list[Artifact]:
+    default_schema = ctx.default_schema
+    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema(schema, ctx))]
     by_name = {t.name: t for t in schema.types}
     all_columns = view_columns(schema)
     views = [render_view(t, by_name, default_schema, all_columns[t.name]) for t in _order(schema)]

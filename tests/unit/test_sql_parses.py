@@ -8,7 +8,7 @@ import pytest
 from tests.cases import Case, cases, sql_files
 
 CASES = cases()
-ALLOWED = {"CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt"}
+ALLOWED = {"CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt", "GrantRoleStmt", "DoStmt"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
