@@ -6,6 +6,7 @@ This package uses the standard library only, so importing a schema module is che
 from __future__ import annotations
 
 from fraiseql._decorators import (
+    access,
     api_key_required,
     authenticated,
     enum,
@@ -21,6 +22,7 @@ from fraiseql.errors import AuthoringError
 
 __all__ = [
     "AuthoringError",
+    "access",
     "api_key_required",
     "authenticated",
     "enum",

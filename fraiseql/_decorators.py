@@ -13,8 +13,10 @@ from typing import Any, Literal, TypeVar, overload
 
 from fraiseql._registry import current_registry
 from fraiseql._spec import (
+    ACCESS_ACTIONS,
     PENDING_AUTH_ATTR,
     SPEC_ATTR,
+    AccessSpec,
     AuthSpec,
     FieldOptions,
     Location,
@@ -29,7 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))  # co_filename of our frames starts with it
 
-TYPE_OPTIONS = ("table", "view", "name", "description")
+TYPE_OPTIONS = ("table", "view", "name", "description", "access")
+ACCESS_OPTIONS = ACCESS_ACTIONS
 INPUT_OPTIONS = ("name", "description")
 ENUM_OPTIONS = ("name", "description")
 QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
@@ -94,6 +97,9 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 hint=hint + "accepted keywords: " + ", ".join(accepted),
                 keyword=key,
             )
+        if key == "access":
+            _check_access(decorator, value, loc)
+            continue
         if value is not None and not isinstance(value, str):
             raise AuthoringError(
                 "FQL107",
@@ -122,6 +128,19 @@ def _expect(decorator: str, obj: object, want: Literal["class", "function"], loc
         line=loc.line,
         hint=_WRONG_KIND_HINTS[want] if got in ("class", "function") else None,
     )
+
+
+def _check_access(decorator: str, value: object, loc: Location) -> None:
+    ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, AccessSpec) for k, v in value.items())
+    if not ok:
+        raise AuthoringError(
+            "FQL107",
+            f"@{decorator}(access=...) takes a dict of role → fraiseql.access(...)",
+            file=loc.file,
+            line=loc.line,
+            hint='write access={"authenticated": fraiseql.access(read="author_id = {current_user_id}")}',
+            keyword="access",
+        )
 
 
 def _positional_misuse(decorator: str, target: object, loc: Location) -> AuthoringError:
@@ -177,6 +196,7 @@ def _class_decorator(
             description=_doc(cls, options.get("description")),
             table=options.get("table"),
             view=options.get("view"),
+            access=tuple(options["access"].items()) if options.get("access") is not None else None,
         )
         setattr(cls, SPEC_ATTR, spec)
         _register("type", spec.name, cls, loc)
@@ -189,7 +209,12 @@ def _class_decorator(
 def type(cls: T, /) -> T: ...
 @overload
 def type(
-    *, table: str | None = ..., view: str | None = ..., name: str | None = ..., description: str | None = ...
+    *,
+    table: str | None = ...,
+    view: str | None = ...,
+    name: str | None = ...,
+    description: str | None = ...,
+    access: dict[str, AccessSpec] | None = ...,
 ) -> Callable[[T], T]: ...
 def type(cls: Any = None, /, **options: Any) -> Any:
     """Declare a GraphQL object type.
@@ -334,6 +359,27 @@ def field(**options: Any) -> FieldOptions:
     loc = caller_location()
     _check_options("fraiseql.field", options, FIELD_OPTIONS, loc)
     return FieldOptions(location=loc, **options)
+
+
+def access(**rules: Any) -> AccessSpec:
+    """Row-level security for one API role of a table-backed type: a predicate per action over the
+    table's columns, with ``{current_user_id}``, ``{jwt:<claim>}`` and ``{scope:<name>}``. An action left
+    out is denied; the policies are enforced by PostgreSQL, whatever the runtime does::
+
+        @fraiseql.type(table="tb_post", access={
+            "anonymous": fraiseql.access(read="published"),
+            "authenticated": fraiseql.access(
+                read="published OR author_id = {current_user_id}",
+                insert="author_id = {current_user_id} AND {scope:write:posts}",
+                update="author_id = {current_user_id}",
+                delete="author_id = {current_user_id} OR {scope:admin:posts}",
+            ),
+        })
+        class Post: ...
+    """
+    loc = caller_location()
+    _check_options("fraiseql.access", rules, ACCESS_OPTIONS, loc)
+    return AccessSpec(location=loc, **rules)
 
 
 # --- auth decorators ---------------------------------------------------------------------------------

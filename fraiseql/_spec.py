@@ -49,6 +49,20 @@ class FieldOptions:
     location: Location | None = field(default=None, compare=False)
 
 
+ACCESS_ACTIONS = ("read", "insert", "update", "delete")
+
+
+@dataclass(frozen=True)
+class AccessSpec:
+    """Row-level access for one API role: a predicate per action (None: the action is denied)."""
+
+    read: str | None = None
+    insert: str | None = None
+    update: str | None = None
+    delete: str | None = None
+    location: Location | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True)
 class TypeSpec:
     kind: Literal["type", "input", "enum"]
@@ -58,6 +72,7 @@ class TypeSpec:
     description: str | None = None
     table: str | None = None
     view: str | None = None
+    access: tuple[tuple[str, AccessSpec], ...] | None = None  # (role key, rules), as written
 
 
 @dataclass(frozen=True)

@@ -71,14 +71,16 @@ def _compile(project: Project) -> Compiled:
                 ]
             )
         schema, diagnostics = build_schema(result, SourceMap(project.root))
-    if not any(d.severity == "error" for d in diagnostics):
-        diagnostics += validate(schema)
-    errors = [d for d in diagnostics if d.severity == "error"]
-    if errors:
-        raise FraiseQLError(errors)
+    from fraiseql_compiler.checks.access import check_roles
     from fraiseql_compiler.emit.context import sql_context
 
     ctx = sql_context(project.config)
+    if not any(d.severity == "error" for d in diagnostics):
+        diagnostics += validate(schema)
+        diagnostics += check_roles(schema, tuple(r.key for r in ctx.roles.api))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise FraiseQLError(errors)
     default_schema = ctx.default_schema
     artifacts = emit_sql(schema, ctx) + emit_sdl(schema)
     artifacts += emit_manifest(schema, project.config.normalized(), default_schema, artifacts)

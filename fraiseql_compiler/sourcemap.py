@@ -24,6 +24,9 @@ class SourceMap:
         self.root = root
         self._root_resolved = root.resolve()
         self._files: dict[str, tuple[list[str], dict[int, _Def]]] = {}
+        # line → keyword arguments of every call written inside a decorator on that line, nested ones
+        # included (fraiseql.access(read=...) inside @fraiseql.type(access={...}))
+        self._keywords: dict[str, dict[int, dict[str, ast.expr]]] = {}
         self._rel: dict[str, str] = {}  # resolving paths is slow; every span needs one
 
     def relpath(self, file: str) -> str:
@@ -41,6 +44,8 @@ class SourceMap:
         cached = self._files.get(file)
         if cached is not None:
             return cached
+        keywords: dict[int, dict[str, ast.expr]] = {}
+        self._keywords[file] = keywords
         try:
             text = Path(file).read_text(encoding="utf-8")
             tree = ast.parse(text, filename=file)
@@ -55,6 +60,12 @@ class SourceMap:
             node = pending.pop()
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 for dec in node.decorator_list:
+                    for call in ast.walk(dec):  # decorator expressions are small
+                        if isinstance(call, ast.Call):
+                            found = keywords.setdefault(call.lineno, {})
+                            for k in call.keywords:
+                                if k.arg:
+                                    found.setdefault(k.arg, k.value)
                     if isinstance(dec, ast.Call):
                         kws = {k.arg: k.value for k in dec.keywords if k.arg}
                         defs[dec.lineno] = _Def(node, kws, list(dec.args))
@@ -93,11 +104,10 @@ class SourceMap:
     def keyword(self, file: str, line: int, name: str, *, name_too: bool = False) -> Span:
         """The value of keyword ``name`` in the decorator call on ``line`` (else the decorator line);
         with ``name_too``, from the keyword's name (``sqlsource="v_post"``)."""
-        _, defs = self._load(file)
-        d = defs.get(line)
-        if d is None or name not in d.keywords:
+        node = self._keyword_node(file, line, name)
+        if node is None:
             return self.decorator(file, line)
-        value = self._span(file, d.keywords[name])
+        value = self._span(file, node)
         if not name_too:
             return value
         text = self.line_text(file, value.line) or ""
@@ -105,6 +115,13 @@ class SourceMap:
         if start < 0:
             return value
         return Span(value.file, value.line, start + 1, value.column - 1 - start + value.length)
+
+    def _keyword_node(self, file: str, line: int, name: str) -> ast.expr | None:
+        _, defs = self._load(file)
+        d = defs.get(line)
+        if d is not None and name in d.keywords:
+            return d.keywords[name]
+        return self._keywords.get(file, {}).get(line, {}).get(name)
 
     def string_argument(self, file: str, line: int, value: str) -> Span:
         """The positional string argument equal to ``value`` in the decorator call on ``line``."""
@@ -118,12 +135,10 @@ class SourceMap:
     def string_offset(self, file: str, line: int, name: str, offset: int, length: int) -> Span:
         """A character range inside the string literal given as keyword ``name``; exact when the literal
         has no escapes, else the whole literal."""
-        _, defs = self._load(file)
-        d = defs.get(line)
         whole = self.keyword(file, line, name)
-        if d is None or name not in d.keywords:
+        node = self._keyword_node(file, line, name)
+        if node is None:
             return whole
-        node = d.keywords[name]
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or node.lineno != node.end_lineno:
             return whole
         lines, _ = self._load(file)

@@ -14,7 +14,14 @@ from fraiseql.scalars import ID, DateTime, Email
 # --- read model: table-backed types (each gets a JSONB view v_<name>) -----------------------------------
 
 
-@fraiseql.type(table="tb_user")
+# Row-level security, enforced by PostgreSQL whatever the runtime does. An action not listed is denied.
+@fraiseql.type(
+    table="tb_user",
+    access={
+        "authenticated": fraiseql.access(read="true", update="id = {current_user_id}"),
+        "api_key": fraiseql.access(read="{scope:read:users}"),
+    },
+)
 class User:
     """A registered user."""
 
@@ -24,7 +31,17 @@ class User:
     created_at: DateTime
 
 
-@fraiseql.type(table="tb_comment")
+@fraiseql.type(
+    table="tb_comment",
+    access={
+        "anonymous": fraiseql.access(read="true"),
+        "authenticated": fraiseql.access(
+            read="true",
+            insert="author_id = {current_user_id}",
+            delete="author_id = {current_user_id} OR {scope:admin:posts}",
+        ),
+    },
+)
 class Comment:
     """A comment on a post."""
 
@@ -34,7 +51,19 @@ class Comment:
     created_at: DateTime
 
 
-@fraiseql.type(table="tb_post")
+@fraiseql.type(
+    table="tb_post",
+    access={
+        "anonymous": fraiseql.access(read="published"),
+        "authenticated": fraiseql.access(
+            read="published OR author_id = {current_user_id}",
+            insert="author_id = {current_user_id} AND {scope:write:posts}",
+            update="author_id = {current_user_id}",
+            delete="author_id = {current_user_id} OR {scope:admin:posts}",
+        ),
+        "api_key": fraiseql.access(read="published AND {scope:read:posts}"),
+    },
+)
 class Post:
     """A blog post."""
 

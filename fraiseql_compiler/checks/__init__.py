@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fraiseql_compiler.checks.access import check_access
 from fraiseql_compiler.checks.names import check_graphql_names, check_identifiers, check_positions
 from fraiseql_compiler.checks.operations import (
     check_id_args,
@@ -26,6 +27,7 @@ PASSES: tuple[Pass, ...] = (
     check_scopes,
     check_row_filter_columns,
     check_views,
+    check_access,
 )
 
 

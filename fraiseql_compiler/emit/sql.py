@@ -5,6 +5,7 @@ from __future__ import annotations
 from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
 from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.context import SqlContext
+from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
 from fraiseql_compiler.naming import qualify, quote_ident, sql_literal
@@ -122,5 +123,8 @@ def emit_sql(schema: Schema, ctx: SqlContext) -> list[Artifact]:
     all_columns = view_columns(schema)
     views = [render_view(t, by_name, default_schema, all_columns[t.name]) for t in _order(schema)]
     if views:
-        artifacts.append(Artifact("sql/0002_views.sql", _file("JSONB read views, one per table-backed type.", views)))
+        artifacts.append(Artifact("sql/0003_views.sql", _file("JSONB read views, one per table-backed type.", views)))
+        security = emit_policies(schema, ctx)
+        title = "Row-level security and privileges for every table-backed type."
+        artifacts.append(Artifact("sql/0004_row_security.sql", _file(title, security)))
     return artifacts

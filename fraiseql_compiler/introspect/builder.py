@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from fraiseql._registry import Entry
-from fraiseql._spec import SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
+from fraiseql._spec import ACCESS_ACTIONS, SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
 from fraiseql_compiler.errors import Diagnostic, Span, did_you_mean, error
 from fraiseql_compiler.introspect.hints import (
     HintError,
@@ -29,6 +29,7 @@ from fraiseql_compiler.ir import (
     Middleware,
     Mutation,
     ObjectType,
+    Policy,
     Query,
     RowFilter,
     Schema,
@@ -41,6 +42,7 @@ from fraiseql_compiler.sourcemap import SourceMap
 
 _EMPTY = inspect.Parameter.empty
 _ROW_FILTER_PLACEHOLDERS = frozenset({"current_user_id", "jwt", "arg"})
+_POLICY_PLACEHOLDERS = frozenset({"current_user_id", "jwt", "scope"})
 
 
 def _parameters(fn: Any) -> list[tuple[str, bool, Any]]:
@@ -315,6 +317,56 @@ class Builder:
         resolved = self._resolve(fn.__annotations__["return"], fn.__module__, span, "output")
         return resolved[0] if resolved else None
 
+    def _table_column_types(self, t: ObjectType, types: dict[str, ObjectType]) -> dict[str, str]:
+        """Table column → PostgreSQL type, as far as the fields tell (scalars, and embedded objects' keys)."""
+        out: dict[str, str] = {}
+        for f in t.fields:
+            if f.column is None:
+                continue
+            if f.type.kind in ("scalar", "enum") and f.type.sql_type:
+                out.setdefault(f.column, f.type.sql_type)
+            elif f.type.kind == "object" and (embedded := types.get(str(f.type.name))):
+                key = next((k for k in embedded.fields if k.name == "id"), None)
+                if key is not None and key.type.sql_type:
+                    out.setdefault(f.column, key.type.sql_type)
+        return out
+
+    def _policies(self, t: ObjectType, spec: TypeSpec, types: dict[str, ObjectType]) -> tuple[Policy, ...]:
+        from fraiseql_compiler.predicate import PredicateError, parse_predicate
+
+        column_types = self._table_column_types(t, types)
+        policies: list[Policy] = []
+        for role, rules in spec.access or ():
+            loc = rules.location or spec.location
+            for action in ACCESS_ACTIONS:
+                text = getattr(rules, action)
+                if text is None:
+                    continue
+                try:
+                    predicate = parse_predicate(text, allowed=_POLICY_PLACEHOLDERS, context="policy")
+                except PredicateError as exc:
+                    span = self.sources.string_offset(loc.file, loc.line, action, exc.offset, exc.length)
+                    self.diagnostics.append(error(exc.code, exc.message, span, exc.hint))
+                    continue
+                sql, _ = predicate.to_sql(column_types=column_types)
+                columns = tuple(
+                    ColumnUse(
+                        name=c.name, span=self.sources.string_offset(loc.file, loc.line, action, c.offset, c.length)
+                    )
+                    for c in predicate.columns
+                )
+                policies.append(
+                    Policy(
+                        role=role,
+                        action=action,
+                        source=text,
+                        sql=sql,
+                        columns=columns,
+                        span=self.sources.keyword(loc.file, loc.line, action),
+                    )
+                )
+        return tuple(policies)
+
     def _row_filter(
         self, spec: OperationSpec, returns: TypeRef, types: dict[str, ObjectType], args: tuple[Argument, ...]
     ) -> RowFilter | None:
@@ -469,6 +521,14 @@ class Builder:
                         span=self._span_of(spec),
                         description=spec.description,
                     )
+                )
+        # Policies read the table's columns, which include embedded objects' keys: all types first.
+        for entry in self.entries:
+            spec = getattr(entry.obj, SPEC_ATTR)
+            if isinstance(spec, TypeSpec) and spec.kind == "type" and spec.access is not None:
+                t = types[spec.name]
+                types[spec.name] = t.model_copy(
+                    update={"access_declared": True, "policies": self._policies(t, spec, types)}
                 )
         queries: list[Query] = []
         mutations: list[Mutation] = []

@@ -51,6 +51,22 @@ class Field(Model):
     default: Any = None  # input fields: the JSON form of the Python default
 
 
+class ColumnUse(Model):
+    name: str
+    span: Span
+
+
+class Policy(Model):
+    """One row-level security rule: an API role may perform an action on rows matching a predicate."""
+
+    role: str  # role key: anonymous, authenticated, api_key or an extra role
+    action: Literal["read", "insert", "update", "delete"]
+    source: str
+    sql: str
+    columns: tuple[ColumnUse, ...]
+    span: Span
+
+
 class ObjectType(Model):
     id: str
     name: str
@@ -63,6 +79,8 @@ class ObjectType(Model):
     view: str | None = None  # the view generated for a table-backed type: view= or v_<snake name>
     table_span: Span | None = None
     view_span: Span | None = None
+    access_declared: bool = False  # access= given (an empty dict still means "deny everything", knowingly)
+    policies: tuple[Policy, ...] = ()
 
 
 class InputType(Model):
@@ -105,11 +123,6 @@ class Auth(Model):
     scopes: tuple[str, ...] = ()
     api_key: bool = False
     scope_spans: tuple[Span, ...] = ()  # parallel to ``scopes``, for error messages
-
-
-class ColumnUse(Model):
-    name: str
-    span: Span
 
 
 class RowFilter(Model):

@@ -120,7 +120,7 @@ def test_every_accepted_keyword_reaches_the_spec() -> None:
     for key in _decorators.MUTATION_OPTIONS:
         assert getattr(m, key) is not None, key
 
-    @fraiseql.type(table="tb_c", view="v_cc", name="Cee", description="d")
+    @fraiseql.type(table="tb_c", view="v_cc", name="Cee", description="d", access={"anonymous": fraiseql.access()})
     class C:
         x: int
 

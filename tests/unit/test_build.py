@@ -35,13 +35,14 @@ def test_build_writes_manifest_sdl_and_sql(blog: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(blog.parent)
     result = runner.invoke(app, ["build", "blog"])
     assert result.exit_code == 0, result.output
-    assert "built 4 files into blog/build/" in result.output
+    assert "built 5 files into blog/build/" in result.output
     out = blog / "build"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "fraiseql.manifest.json",
         "schema.graphql",
         "sql/0001_fraiseql_schema.sql",
-        "sql/0002_views.sql",
+        "sql/0003_views.sql",
+        "sql/0004_row_security.sql",
     ]
     # the same bytes as the committed example output
     for path in out.rglob("*"):
@@ -61,12 +62,12 @@ def test_check_reports_stale_and_missing_files(blog: Path, monkeypatch: pytest.M
     assert runner.invoke(app, ["build", "--check"]).exit_code == 1  # nothing built yet: everything missing
     assert runner.invoke(app, ["build"]).exit_code == 0
     assert runner.invoke(app, ["build", "--check"]).exit_code == 0
-    view = blog / "build" / "sql" / "0002_views.sql"
+    view = blog / "build" / "sql" / "0003_views.sql"
     view.write_text(view.read_text() + "-- edited\n")
     (blog / "build" / "extra.sql").write_text("SELECT 1;\n")
     result = runner.invoke(app, ["build", "--check"])
     assert result.exit_code == 1
-    assert "sql/0002_views.sql" in result.output and "extra.sql" in result.output
+    assert "sql/0003_views.sql" in result.output and "extra.sql" in result.output
     assert "fraiseql.manifest.json" not in result.output
     assert view.read_text().endswith("-- edited\n")  # --check writes nothing
 
@@ -173,7 +174,7 @@ def test_directory_without_config_discovers_modules_and_skips_tests(tmp_path: Pa
     (tmp_path / "ops.py").rename(tmp_path / "test_ops.py")
     write(tmp_path / "tests" / "conftest.py", "raise SystemExit('never imported')\n")
     result = api.build(tmp_path, check=True)
-    assert any(a.path == "sql/0002_views.sql" for a in result.artifacts)
+    assert any(a.path == "sql/0003_views.sql" for a in result.artifacts)
 
 
 def test_no_definitions_is_an_error(tmp_path: Path) -> None:

@@ -8,7 +8,10 @@ import pytest
 from tests.cases import Case, cases, sql_files
 
 CASES = cases()
-ALLOWED = {"CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt", "GrantRoleStmt", "DoStmt"}
+ALLOWED = {
+    "CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt", "GrantRoleStmt", "DoStmt",
+    "AlterTableStmt", "CreatePolicyStmt",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
