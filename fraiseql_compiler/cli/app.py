@@ -38,7 +38,8 @@ def guarded(root: Path, run: Callable[[], T]) -> T:
     try:
         return run()
     except FraiseQLError as exc:
-        _console(stderr=True).print(format_all(exc.diagnostics, root))
+        # a config error knows the secret values written in fraiseql.toml: mask them in source excerpts too
+        _console(stderr=True).print(format_all(exc.diagnostics, root, getattr(exc, "secrets", ())))
         raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

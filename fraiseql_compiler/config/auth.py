@@ -1,0 +1,229 @@
+"""``[auth.jwt]`` (the tokens the runtime verifies and mints) and ``[auth.login]`` (the user table)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+from pydantic import BeforeValidator, Field, PrivateAttr, StrictInt, ValidationInfo, field_validator, model_validator
+
+from fraiseql_compiler.config.base import (
+    ClaimName,
+    QualifiedIdent,
+    RelPath,
+    Section,
+    SqlIdent,
+    one_of,
+    problem,
+    refused,
+    unique,
+)
+from fraiseql_compiler.config.envref import EnvName, EnvRef, EnvStr, parse_env_str, static_value, to_json
+from fraiseql_compiler.config.jwks import config_root, load_jwks
+
+JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+
+
+def audience_list(value: Any) -> Any:
+    """``audience`` is a string or a list of strings; the models always hold a tuple."""
+    return (value,) if isinstance(value, str | EnvRef) else value
+
+
+def nonempty_audience(value: tuple[str | EnvRef, ...]) -> tuple[str | EnvRef, ...]:
+    if not value:
+        raise problem("needs at least one audience")
+    if any(v == "" for v in value):
+        raise problem("an audience cannot be empty")
+    return value
+
+
+Audience = Annotated[tuple[EnvStr, ...], BeforeValidator(audience_list)]
+
+
+class JwtSection(Section):
+    """Tokens the runtime verifies and mints (its own login, refresh and API flows)."""
+
+    algorithm: EnvStr = EnvRef("JWT_ALGORITHM", "HS256")
+    issuer: EnvStr = EnvRef("JWT_ISSUER")
+    audience: Audience = (EnvRef("JWT_AUDIENCE"),)
+    secret_env: EnvName = "JWT_SECRET"
+    private_key_env: EnvName = "JWT_PRIVATE_KEY"
+    jwks_file: RelPath | None = None
+    leeway_seconds: Annotated[StrictInt, Field(ge=0, le=300)] = 30
+    required_claims: tuple[ClaimName, ...] = ("sub", "exp", "iat")
+    access_token_ttl_seconds: Annotated[StrictInt, Field(ge=60, le=86_400)] = 3600
+    max_token_lifetime_seconds: Annotated[StrictInt, Field(ge=60, le=31_536_000)] = 86_400
+    refresh_token_ttl_seconds: Annotated[StrictInt, Field(ge=60, le=31_536_000)] = 1_209_600
+
+    _jwks: dict[str, Any] | None = PrivateAttr(None)
+
+    @field_validator("algorithm")
+    @classmethod
+    def _algorithm(cls, value: str | EnvRef) -> str | EnvRef:
+        known = static_value(value)
+        if known is None:
+            raise problem(
+                "an environment reference for the algorithm needs a default",
+                hint='write "${JWT_ALGORITHM:-HS256}": the algorithm decides at build time which keys are '
+                "required, and the runtime accepts no other algorithm",
+            )
+        if known.lower() == "none":
+            raise problem(
+                '"none" (unsigned tokens) is never accepted',
+                hint="use HS256 (a shared secret), RS256 or ES256 (a key pair)",
+            )
+        one_of(known, JWT_ALGORITHMS)
+        return value
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str | EnvRef) -> str | EnvRef:
+        if value == "":
+            raise problem("cannot be empty: the runtime writes it into the tokens it mints and checks it")
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: tuple[str | EnvRef, ...]) -> tuple[str | EnvRef, ...]:
+        return nonempty_audience(value)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str, info: ValidationInfo) -> str:
+        algorithm = _family(info.data.get("algorithm"))
+        if algorithm and algorithm != "HS256":
+            raise refused(
+                f"secret_env is not used with {algorithm}: tokens are signed with the private key named by "
+                "private_key_env and verified with jwks_file",
+                hint="remove secret_env",
+            )
+        return value
+
+    @field_validator("private_key_env")
+    @classmethod
+    def _private_key_env(cls, value: str, info: ValidationInfo) -> str:
+        if _family(info.data.get("algorithm")) == "HS256":
+            raise refused(
+                "private_key_env is not used with HS256: tokens are signed and verified with the shared secret "
+                "named by secret_env",
+                hint='remove private_key_env, or set algorithm = "RS256" (or "ES256") with a jwks_file',
+            )
+        return value
+
+    @field_validator("jwks_file")
+    @classmethod
+    def _jwks_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        algorithm = _family(info.data.get("algorithm"))
+        if value is None or algorithm is None:
+            return value
+        if algorithm == "HS256":
+            raise refused(
+                "jwks_file is refused with HS256: HS256 tokens are verified with the shared secret named by "
+                "secret_env, so nothing would read the keys",
+                hint='remove jwks_file, or set algorithm = "RS256" (or "ES256")',
+            )
+        load_jwks(config_root(info), value, [algorithm])
+        return value
+
+    @field_validator("required_claims")
+    @classmethod
+    def _required_claims(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unique(value, "claim")
+        if "exp" not in value:
+            raise problem('must include "exp": a token without an expiry would be valid forever')
+        return value
+
+    @field_validator("max_token_lifetime_seconds")
+    @classmethod
+    def _max_lifetime(cls, value: int, info: ValidationInfo) -> int:
+        ttl = info.data.get("access_token_ttl_seconds")
+        if isinstance(ttl, int) and value < ttl:
+            raise problem(f"must be at least access_token_ttl_seconds ({ttl})")
+        return value
+
+    @model_validator(mode="after")
+    def _keys(self, info: ValidationInfo) -> Self:
+        if self.algorithm_value == "HS256":
+            return self
+        if self.jwks_file is None:
+            raise problem(
+                f"{self.algorithm_value} needs jwks_file: the public keys that verify the tokens",
+                hint='write jwks_file = "keys/jwks.json" (relative to fraiseql.toml); the private key stays in '
+                "the runtime's environment, named by private_key_env",
+                key=("jwks_file",),
+            )
+        self._jwks = load_jwks(config_root(info), self.jwks_file, [self.algorithm_value])
+        return self
+
+    @property
+    def algorithm_value(self) -> str:
+        """The algorithm known at build time (the literal, or the reference's default)."""
+        return static_value(self.algorithm) or "HS256"
+
+    @property
+    def jwks(self) -> dict[str, Any] | None:
+        """The public keys read from ``jwks_file`` (RS256/ES256)."""
+        return self._jwks
+
+    def normalized(self) -> dict[str, Any]:
+        hs = self.algorithm_value == "HS256"
+        return {
+            "algorithm": to_json(self.algorithm),
+            "allowed_algorithms": [self.algorithm_value],
+            "issuer": to_json(self.issuer),
+            "audience": [to_json(a) for a in self.audience],
+            "secret_env": self.secret_env if hs else None,
+            "private_key_env": None if hs else self.private_key_env,
+            "jwks_file": self.jwks_file,
+            "jwks": self._jwks,
+            "leeway_seconds": self.leeway_seconds,
+            "required_claims": list(self.required_claims),
+            "access_token_ttl_seconds": self.access_token_ttl_seconds,
+            "max_token_lifetime_seconds": self.max_token_lifetime_seconds,
+            "refresh_token_ttl_seconds": self.refresh_token_ttl_seconds,
+        }
+
+
+def _family(algorithm: object) -> str | None:
+    if not isinstance(algorithm, str | EnvRef):
+        return None
+    return static_value(parse_env_str(algorithm))
+
+
+class LoginSection(Section):
+    """The table ``fn_login`` reads: who may log in, with which password hash and scopes."""
+
+    table: QualifiedIdent = "tb_user"
+    id_column: SqlIdent = "id"
+    identifier_column: SqlIdent = "email"
+    password_hash_column: SqlIdent = "password_hash"
+    scopes_column: SqlIdent = "scopes"
+
+    @field_validator("identifier_column", "password_hash_column", "scopes_column")
+    @classmethod
+    def _distinct(cls, value: str, info: ValidationInfo) -> str:
+        for other, column in info.data.items():
+            if other != "table" and column == value:
+                raise problem(f'"{value}" is already {other}; each column has one role')
+        return value
+
+    def qualified_table(self, default_schema: str) -> tuple[str, str]:
+        """(schema, table), with ``[database] schema`` for an unqualified name."""
+        schema, _, table = self.table.rpartition(".")
+        return (schema or default_schema, table)
+
+    def normalized(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "id_column": self.id_column,
+            "identifier_column": self.identifier_column,
+            "password_hash_column": self.password_hash_column,
+            "scopes_column": self.scopes_column,
+        }
+
+
+class AuthSection(Section):
+    jwt: JwtSection = JwtSection()
+    login: LoginSection = LoginSection()
+
+    def normalized(self) -> dict[str, Any]:
+        return {"jwt": self.jwt.normalized(), "login": self.login.normalized()}
