@@ -36,7 +36,17 @@ ACCESS_OPTIONS = ACCESS_ACTIONS
 INPUT_OPTIONS = ("name", "description")
 ENUM_OPTIONS = ("name", "description")
 QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
-MUTATION_OPTIONS = ("function", "name", "description")
+MUTATION_OPTIONS = ("function", "name", "description", "auth_flow")
+# The auth functions a mutation can bind to; the guide's mutation names pick theirs by convention.
+AUTH_FLOWS = (
+    "login",
+    "refresh_token",
+    "oauth_callback",
+    "create_api_key",
+    "revoke_token",
+    "revoke_all",
+    "revoke_api_key",
+)
 FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason")
 
 
@@ -100,6 +110,14 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
         if key == "access":
             _check_access(decorator, value, loc)
             continue
+        if key == "auth_flow" and value not in AUTH_FLOWS:
+            raise AuthoringError(
+                "FQL107",
+                f"@{decorator}(auth_flow=...) must be one of: {', '.join(AUTH_FLOWS)}",
+                file=loc.file,
+                line=loc.line,
+                keyword=key,
+            )
         if value is not None and not isinstance(value, str):
             raise AuthoringError(
                 "FQL107",
@@ -290,6 +308,7 @@ def _operation_decorator(
             id_arg=options.get("id_arg"),
             row_filter=options.get("row_filter"),
             function=options.get("function"),
+            auth_flow=options.get("auth_flow"),
             auth=pending if isinstance(pending, AuthSpec) else AuthSpec(),
         )
         setattr(fn, SPEC_ATTR, spec)
@@ -323,13 +342,24 @@ def query(fn: Any = None, /, **options: Any) -> Any:
 def mutation(fn: F, /) -> F: ...
 @overload
 def mutation(
-    *, function: str | None = ..., name: str | None = ..., description: str | None = ...
+    *,
+    function: str | None = ...,
+    name: str | None = ...,
+    description: str | None = ...,
+    auth_flow: str | None = ...,
 ) -> Callable[[F], F]: ...
 def mutation(fn: Any = None, /, **options: Any) -> Any:
     """Declare a mutation; it calls the SQL function ``fn_<name>`` unless ``function=`` says otherwise::
 
-    @fraiseql.mutation
-    def create_post(info, input: CreatePostInput) -> Post: ...
+        @fraiseql.mutation
+        def create_post(info, input: CreatePostInput) -> Post: ...
+
+    ``auth_flow=`` binds it to one of the generated auth functions instead (``"login"``,
+    ``"refresh_token"``, ``"oauth_callback"``, ``"create_api_key"``, ``"revoke_token"``, ``"revoke_all"``,
+    ``"revoke_api_key"``); a mutation named like one of them binds by convention::
+
+        @fraiseql.mutation(auth_flow="login")
+        def sign_in(info, input: LoginInput) -> AuthPayload: ...
     """
     return _operation_decorator("mutation", MUTATION_OPTIONS, fn, options)
 

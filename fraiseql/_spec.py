@@ -86,6 +86,7 @@ class OperationSpec:
     id_arg: str | None = None
     row_filter: str | None = None
     function: str | None = None
+    auth_flow: str | None = None
     auth: AuthSpec = AuthSpec()
 
     def with_auth(self, auth: AuthSpec) -> OperationSpec:

@@ -81,10 +81,9 @@ def _compile(project: Project) -> Compiled:
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise FraiseQLError(errors)
-    default_schema = ctx.default_schema
     artifacts = emit_sql(schema, ctx) + emit_sdl(schema)
-    artifacts += emit_manifest(schema, project.config.normalized(), default_schema, artifacts)
-    warnings = [d for d in diagnostics if d.severity == "warning"]
+    artifacts += emit_manifest(schema, project.config.normalized(), ctx, artifacts)
+    warnings = list(project.config.warnings) + [d for d in diagnostics if d.severity == "warning"]
     return Compiled(project, sorted(artifacts, key=lambda a: a.path), warnings)
 
 

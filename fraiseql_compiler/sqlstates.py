@@ -22,10 +22,12 @@ SQLSTATES: tuple[SqlState, ...] = (
     SqlState("PT402", 401, "TOKEN_REVOKED", "the token has been revoked"),
     SqlState("PT403", 403, "INSUFFICIENT_SCOPE", "a required scope is missing"),
     SqlState("PT406", 403, "API_KEY_REQUIRED", "this operation requires an API key"),
+    SqlState("PT407", 403, "API_KEY_NOT_ALLOWED", "this operation cannot be performed with an API key"),
     SqlState("PT411", 401, "INVALID_CREDENTIALS", "invalid credentials"),
     SqlState("PT412", 401, "INVALID_REFRESH_TOKEN", "the refresh token is invalid, expired or reused"),
     SqlState("PT429", 429, "LOCKED_OUT", "too many failed attempts; try again later"),
     SqlState("PT422", 422, "INVALID_ARGUMENT", "an argument is invalid"),
+    SqlState("PT501", 501, "REVOCATION_DISABLED", "token revocation is not enabled"),
     # PostgreSQL's own, when a role lacks a privilege or RLS rejects a write
     SqlState("42501", 403, "FORBIDDEN", "permission denied"),
 )

@@ -221,6 +221,20 @@ def create_api_key(info, name: str, scopes: list[str]) -> "ApiKey":
 
 @fraiseql.mutation
 @authenticated
+def logout(info) -> bool:
+    """Revoke the caller's own token (POST /auth/revoke in the guide)."""
+    pass
+
+
+@fraiseql.mutation
+@authenticated
+def revoke_all(info, sub: ID) -> int:
+    """Revoke every token of a user: one's own, or anyone's with scope admin:revoke."""
+    pass
+
+
+@fraiseql.mutation
+@authenticated
 @requires_scope("write:posts")
 def create_post(info, input: "CreatePostInput") -> "Post":
     """Requires valid JWT with write:posts scope."""

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from fraiseql_compiler.checks.access import check_access
 from fraiseql_compiler.checks.names import check_graphql_names, check_identifiers, check_positions
 from fraiseql_compiler.checks.operations import (
+    check_auth_flows,
     check_id_args,
+    check_query_arguments,
     check_row_filter_columns,
     check_scopes,
     check_sql_sources,
@@ -26,6 +28,8 @@ PASSES: tuple[Pass, ...] = (
     check_id_args,
     check_scopes,
     check_row_filter_columns,
+    check_query_arguments,
+    check_auth_flows,
     check_views,
     check_access,
 )

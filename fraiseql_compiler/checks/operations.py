@@ -27,15 +27,23 @@ def check_sql_sources(schema: Schema) -> list[Diagnostic]:
     return out
 
 
+def _id_arg_candidates(schema: Schema, q: Query) -> tuple[set[str], set[str]]:
+    target = schema.object_type(str(q.returns.named().name))
+    return {a.name for a in q.arguments}, ({f.name for f in target.fields} if target else set())
+
+
+def _bad_id_arg(schema: Schema, q: Query) -> bool:
+    args, fields = _id_arg_candidates(schema, q)
+    return q.id_arg is not None and q.id_arg not in args and q.id_arg not in fields
+
+
 def check_id_args(schema: Schema) -> list[Diagnostic]:
     out = []
     for q in schema.queries:
         if q.id_arg is None:
             continue
-        args = {a.name for a in q.arguments}
-        target = schema.object_type(str(q.returns.named().name))
-        fields = {f.name for f in target.fields} if target else set()
-        if q.id_arg not in args and q.id_arg not in fields:
+        args, fields = _id_arg_candidates(schema, q)
+        if _bad_id_arg(schema, q):
             out.append(
                 error(
                     "FQL205",
@@ -96,4 +104,50 @@ def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
                         did_you_mean(use.name, columns) or "columns: " + ", ".join(sorted(columns)),
                     )
                 )
+    return out
+
+
+def check_query_arguments(schema: Schema) -> list[Diagnostic]:
+    """Every argument must reach SQL; one that nothing would use is refused, not dropped."""
+    from fraiseql_compiler.bindings import query_bindings
+
+    out = []
+    for q in schema.queries:
+        if not q.sql_source or _bad_id_arg(schema, q):
+            continue  # nothing to bind, or FQL205 already says what is wrong with the arguments
+        for problem in query_bindings(schema, q)[1]:
+            out.append(
+                error(
+                    "FQL214",
+                    f'argument "{problem.argument.name}" of query "{q.name}" would be ignored: {problem.reason}',
+                    problem.argument.span,
+                    f"use it in the row_filter as {{arg:{problem.argument.name}}}, name a column of the source, "
+                    "or remove it",
+                )
+            )
+    return out
+
+
+def check_auth_flows(schema: Schema) -> list[Diagnostic]:
+    """A mutation bound to an auth function must provide what the function needs."""
+    from fraiseql_compiler.authflows import FLOWS, flow_arguments
+
+    out = []
+    for m in schema.mutations:
+        if m.auth_flow is None:
+            continue
+        _, missing = flow_arguments(m, schema)
+        for name in missing:
+            param = next(p for p in FLOWS[m.auth_flow].params if p.name == name)
+            out.append(
+                error(
+                    "FQL217",
+                    f'mutation "{m.name}" is bound to fraiseql.{FLOWS[m.auth_flow].function} but has no argument '
+                    f'for "{name}"',
+                    m.span,
+                    "add an argument (or an input field) named "
+                    + " or ".join(f'"{s}"' for s in param.sources)
+                    + ', or bind it to a function of your own with function="..."',
+                )
+            )
     return out

@@ -8,10 +8,12 @@ from typing import Any
 
 from fraiseql_compiler import __version__
 from fraiseql_compiler.emit.artifacts import Artifact
+from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.errors import Span
-from fraiseql_compiler.ir import Argument, Auth, Field, Schema, TypeRef
+from fraiseql_compiler.ir import Argument, Auth, Field, Mutation, Query, Schema, TypeRef
 from fraiseql_compiler.naming import qualify
 from fraiseql_compiler.scalars import BY_GRAPHQL
+from fraiseql_compiler.sqlstates import SQLSTATES
 
 MANIFEST_FILE = "fraiseql.manifest.json"
 MANIFEST_FORMAT = 1
@@ -70,9 +72,58 @@ def _auth(auth: Auth) -> dict[str, Any]:
     return {"authenticated": auth.authenticated, "scopes": list(auth.scopes), "api_key": auth.api_key}
 
 
-def manifest_data(
-    schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]
-) -> dict[str, Any]:
+def _query_executes(schema: Schema, q: Query, ctx: SqlContext) -> dict[str, Any]:
+    from fraiseql_compiler.bindings import query_bindings
+    from fraiseql_compiler.emit.api_objects import api_relation, param_types
+
+    bound, _ = query_bindings(schema, q)
+    function = q.row_filter is not None and bool(q.row_filter.params)
+    return {
+        "kind": "function" if function else "view",
+        "relation": api_relation(q.name, ctx),
+        "param_types": param_types(q) if function else [],
+        "select": "data",
+        "single": q.returns.kind != "list",
+        "bindings": [
+            {k: v for k, v in vars(b).items() if v is not None}
+            for b in sorted(bound, key=lambda b: (b.kind, b.position or 0, b.argument))
+        ],
+    }
+
+
+def _mutation_executes(schema: Schema, m: Mutation, ctx: SqlContext) -> dict[str, Any]:
+    from fraiseql_compiler.authflows import FLOWS, flow_arguments
+    from fraiseql_compiler.emit.api_objects import api_relation
+
+    if m.auth_flow is not None:
+        flow = FLOWS[m.auth_flow]
+        arguments, _ = flow_arguments(m, schema)
+        return {
+            "kind": "auth_function",
+            "flow": m.auth_flow,
+            "function": f"fraiseql.{flow.function}",
+            "roles": [_role_name(ctx, key) for key in flow.roles],
+            "arguments": [{"param": p.name, "from": arguments[p.name]} for p in flow.params if p.name in arguments],
+            "result": flow.result,
+            "note": flow.note,
+        }
+    return {
+        "kind": "function",
+        "function": api_relation(m.name, ctx),
+        "arguments": "jsonb",  # one jsonb object of all arguments, keyed by their Python names
+        "calls": qualify(m.function, ctx.default_schema),
+    }
+
+
+def _role_name(ctx: SqlContext, key: str) -> str:
+    if key == "authenticator":
+        return ctx.roles.authenticator.name
+    role = ctx.roles.by_key(key)
+    return role.name if role else key
+
+
+def manifest_data(schema: Schema, config: dict[str, Any], ctx: SqlContext, artifacts: list[Artifact]) -> dict[str, Any]:
+    default_schema = ctx.default_schema
     scalars = sorted({str(ref.named().name) for ref in _all_refs(schema) if ref.named().kind == "scalar"})
     data: dict[str, Any] = {
         "format_version": MANIFEST_FORMAT,
@@ -141,6 +192,7 @@ def manifest_data(
                     else None
                 ),
                 "auth": _auth(q.auth),
+                "executes": _query_executes(schema, q, ctx),
                 "source": _source(q.span),
             }
             for q in schema.queries
@@ -154,8 +206,8 @@ def manifest_data(
                 "description": m.description,
                 "arguments": [_argument(a) for a in m.arguments],
                 "returns": _type(m.returns),
-                "function": qualify(m.function, default_schema),
                 "auth": _auth(m.auth),
+                "executes": _mutation_executes(schema, m, ctx),
                 "source": _source(m.span),
             }
             for m in schema.mutations
@@ -165,6 +217,16 @@ def manifest_data(
             for m in schema.middleware
         ],
         "artifacts": {a.path: "sha256:" + hashlib.sha256(a.content.encode()).hexdigest() for a in artifacts},
+        "database": {
+            "schema": default_schema,
+            "api_schema": ctx.api_schema,
+            "roles": {
+                "authenticator": ctx.roles.authenticator.name,
+                **{r.key: r.name for r in ctx.roles.api},
+            },
+            "claims_setting": "request.jwt.claims",
+        },
+        "errors": [{"sqlstate": s.sqlstate, "http": s.http, "code": s.code, "message": s.message} for s in SQLSTATES],
     }
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     data["content_hash"] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
@@ -179,9 +241,7 @@ def _all_refs(schema: Schema) -> list[TypeRef]:
     return refs
 
 
-def emit_manifest(
-    schema: Schema, config: dict[str, Any], default_schema: str, artifacts: list[Artifact]
-) -> list[Artifact]:
+def emit_manifest(schema: Schema, config: dict[str, Any], ctx: SqlContext, artifacts: list[Artifact]) -> list[Artifact]:
     """The manifest names (and hashes) the other artifacts, so it is emitted last."""
-    data = manifest_data(schema, config, default_schema, artifacts)
+    data = manifest_data(schema, config, ctx, artifacts)
     return [Artifact(MANIFEST_FILE, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")]

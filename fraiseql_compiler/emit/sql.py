@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
+from fraiseql_compiler.emit.api_objects import emit_api_objects
 from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.policies import emit_policies
@@ -127,4 +128,8 @@ def emit_sql(schema: Schema, ctx: SqlContext) -> list[Artifact]:
         security = emit_policies(schema, ctx)
         title = "Row-level security and privileges for every table-backed type."
         artifacts.append(Artifact("sql/0004_row_security.sql", _file(title, security)))
+    api = emit_api_objects(schema, ctx)
+    if api:
+        title = "The API: one object per query and mutation, with its checks; the only things API roles call."
+        artifacts.append(Artifact("sql/0005_api.sql", _file(title, api)))
     return artifacts

@@ -7,6 +7,7 @@ import inspect
 import sys
 from typing import Any
 
+from fraiseql._decorators import AUTH_FLOWS
 from fraiseql._registry import Entry
 from fraiseql._spec import ACCESS_ACTIONS, SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
 from fraiseql_compiler.errors import Diagnostic, Span, did_you_mean, error
@@ -443,10 +444,17 @@ class Builder:
             "description": spec.description,
         }
         if spec.kind == "mutation":
+            # The guide's names bind by convention, unless the user named a function of their own.
+            flow = spec.auth_flow
+            if flow is None and spec.function is None and spec.python_name in AUTH_FLOWS:
+                flow = spec.python_name
+            if flow is None and spec.function is None and spec.python_name == "logout":
+                flow = "revoke_token"
             return Mutation(
                 id=f"mutation.{common['graphql_name']}",
                 function=spec.function or f"fn_{spec.python_name}",
                 function_span=self.sources.keyword(file, line, "function") if spec.function else None,
+                auth_flow=flow,
                 **common,
             )
         sql_source = spec.sql_source

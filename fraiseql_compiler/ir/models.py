@@ -157,11 +157,12 @@ class Mutation(Model):
     module: str
     arguments: tuple[Argument, ...]
     returns: TypeRef
-    function: str  # qualified SQL function the mutation calls
+    function: str  # the SQL function the mutation calls, as written or fn_<name>
     span: Span
     auth: Auth
     description: str | None = None
     function_span: Span | None = None
+    auth_flow: str | None = None  # bound to a generated auth function instead (login, refresh_token, …)
 
 
 class Middleware(Model):

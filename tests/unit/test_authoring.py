@@ -112,7 +112,7 @@ def test_every_accepted_keyword_reaches_the_spec() -> None:
     for key in _decorators.QUERY_OPTIONS:
         assert getattr(s, key) is not None, key
 
-    @fraiseql.mutation(function="fn_b", name="bee", description="d")
+    @fraiseql.mutation(function="fn_b", name="bee", description="d", auth_flow="login")
     def b() -> int: ...
 
     m = spec(b)

@@ -50,3 +50,46 @@ ON CONFLICT (id) DO NOTHING;
 INSERT INTO public.tb_comment (post_id, author_id, body)
 SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000b', 'Nice post'
 WHERE NOT EXISTS (SELECT 1 FROM public.tb_comment);
+
+-- The SQL functions behind the mutations: fn_<name>(caller id, arguments as jsonb). They run as the
+-- caller (SECURITY INVOKER), so row-level security decides what they may write.
+CREATE OR REPLACE FUNCTION public.fn_create_post(caller_id text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = ''
+AS $fn$
+DECLARE
+    new_id uuid;
+BEGIN
+    INSERT INTO public.tb_post (author_id, title, body, published)
+    VALUES (
+        caller_id::uuid,
+        args -> 'input' ->> 'title',
+        COALESCE(args -> 'input' ->> 'body', ''),
+        COALESCE((args -> 'input' ->> 'published')::boolean, false)
+    )
+    RETURNING id INTO new_id;
+    RETURN (SELECT v.data FROM public.v_post AS v WHERE v.id = new_id);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.fn_delete_post(caller_id text, args jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = ''
+AS $fn$
+BEGIN
+    DELETE FROM public.tb_post WHERE id = (args ->> 'id')::uuid;
+    RETURN FOUND;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION public.fn_ingest_data(caller_id text, args jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = ''
+AS $fn$
+BEGIN
+    RETURN pg_catalog.jsonb_array_length(args -> 'payload' -> 'rows') >= 0;
+END
+$fn$;

@@ -58,7 +58,7 @@ class OrderFilter:
 @fraiseql.query(sql_source="v_order", row_filter="status = {arg:status} AND customer_id = {jwt:customer_id}")
 @requires_scope("read:orders")
 @authenticated
-def orders(status: Status, where: OrderFilter | None = None, limit: int = 10) -> list[Order]:
+def orders(status: Status, limit: int = 10) -> list[Order]:
     """Orders of the caller's customer."""
 
 
@@ -68,4 +68,4 @@ def order(info, id: ID) -> Order | None: ...
 
 @authenticated
 @fraiseql.mutation(function="app.fn_ship_order", name="shipIt")
-def ship_order(info, id: ID, *, notify: bool = True) -> Order: ...
+def ship_order(info, id: ID, *, notify: bool = True, only: OrderFilter | None = None) -> Order: ...

@@ -1,0 +1,98 @@
+"""Mutations bound to the generated auth functions: which function, as which role, which argument
+feeds each parameter, and what the runtime does with the result. The manifest carries this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fraiseql_compiler.ir import Mutation, Schema
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    sources: tuple[str, ...]  # argument or input-field names that may feed it, in order of preference
+    required: bool = True
+    from_claims: bool = False  # read from the caller's verified claims, never from arguments
+
+
+@dataclass(frozen=True)
+class Flow:
+    function: str  # in schema fraiseql
+    roles: tuple[str, ...]  # role keys that may call it ("authenticator": the runtime's own login role)
+    params: tuple[Param, ...]
+    result: str  # what the runtime does with what the function returns
+    note: str = ""
+
+
+FLOWS: dict[str, Flow] = {
+    "login": Flow(
+        "fn_login",
+        ("anonymous", "authenticated"),
+        (Param("identifier", ("email", "username", "identifier", "login")), Param("password", ("password",))),
+        "issue_tokens",
+        "mint an access JWT for the returned subject and scopes; return the refresh token once",
+    ),
+    "refresh_token": Flow(
+        "fn_refresh_token",
+        ("anonymous", "authenticated"),
+        (Param("token", ("refresh_token", "token")),),
+        "issue_tokens",
+        "the presented token is rotated: return the new refresh token once",
+    ),
+    "oauth_callback": Flow(
+        "fn_upsert_oauth_user",
+        ("authenticator",),
+        (Param("code", ("code",)), Param("provider", ("provider",))),
+        "issue_tokens",
+        "exchange the code with the provider, verify its ID token, then call the function with the "
+        "provider's subject, email and name as the authenticator role",
+    ),
+    "create_api_key": Flow(
+        "fn_create_api_key",
+        ("authenticated",),
+        (Param("name", ("name",)), Param("scopes", ("scopes",)), Param("expires_at", ("expires_at",), False)),
+        "return_key_once",
+        "the key is in the result only this once; it is stored as a SHA-256 hash",
+    ),
+    "revoke_token": Flow(
+        "fn_revoke_token",
+        ("authenticated", "api_key"),
+        (Param("jti", ("jti",), from_claims=True), Param("exp", ("exp",), from_claims=True)),
+        "revoked",
+    ),
+    "revoke_all": Flow("fn_revoke_all", ("authenticated",), (Param("sub", ("sub", "subject", "user_id")),), "count"),
+    "revoke_api_key": Flow("fn_revoke_api_key", ("authenticated",), (Param("key_id", ("key_id", "id")),), "revoked"),
+}
+
+
+def argument_paths(m: Mutation, schema: Schema) -> dict[str, str]:
+    """Every place a value can come from: top-level arguments, and the fields of input arguments."""
+    paths: dict[str, str] = {}
+    for a in m.arguments:
+        paths.setdefault(a.name, a.name)
+    for a in m.arguments:
+        if a.type.kind == "input":
+            for i in schema.inputs:
+                if i.name == a.type.name:
+                    for f in i.fields:
+                        paths.setdefault(f.name, f"{a.name}.{f.name}")
+    return paths
+
+
+def flow_arguments(m: Mutation, schema: Schema) -> tuple[dict[str, str], list[str]]:
+    """(parameter → source path, missing required parameters). Claims-fed parameters map to ``claims.x``."""
+    flow = FLOWS[str(m.auth_flow)]
+    paths = argument_paths(m, schema)
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for p in flow.params:
+        if p.from_claims:
+            found[p.name] = f"claims.{p.sources[0]}"
+            continue
+        source = next((paths[s] for s in p.sources if s in paths), None)
+        if source is not None:
+            found[p.name] = source
+        elif p.required:
+            missing.append(p.name)
+    return found, missing

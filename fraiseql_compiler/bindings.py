@@ -1,0 +1,57 @@
+"""How each query argument reaches SQL. One definition, used by the check that refuses an argument
+nothing would use (a silently dropped argument is a bug) and by the manifest the runtime follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fraiseql_compiler.checks.views import view_columns
+from fraiseql_compiler.ir import Argument, Query, Schema
+
+BindKind = Literal["param", "filter", "limit", "offset"]
+
+
+@dataclass(frozen=True)
+class Binding:
+    argument: str
+    kind: BindKind
+    position: int | None = None  # "param": $n of the API function
+    column: str | None = None  # "filter": column = value
+
+
+@dataclass(frozen=True)
+class Unbound:
+    argument: Argument
+    reason: str
+
+
+def _source_columns(schema: Schema, q: Query) -> set[str] | None:
+    """Columns of the query's source when the compiler generated it; None for the user's own views."""
+    target = schema.object_type(str(q.returns.named().name))
+    if target is None or target.view is None or q.sql_source.rpartition(".")[2] != target.view.rpartition(".")[2]:
+        return None
+    return set(view_columns(schema).get(target.name, {}))
+
+
+def query_bindings(schema: Schema, q: Query) -> tuple[list[Binding], list[Unbound]]:
+    params = q.row_filter.params if q.row_filter else ()
+    columns = _source_columns(schema, q)
+    bound: list[Binding] = []
+    unbound: list[Unbound] = []
+    for a in q.arguments:
+        scalar = a.type.kind in ("scalar", "enum")
+        if a.name in params:
+            bound.append(Binding(a.name, "param", position=params.index(a.name) + 1))
+        elif a.name in ("limit", "offset") and a.type.kind == "scalar" and a.type.name == "Int":
+            bound.append(Binding(a.name, a.name))  # type: ignore[arg-type]
+        elif a.name == q.id_arg and scalar:
+            bound.append(Binding(a.name, "filter", column="id" if columns is None or "id" in columns else a.name))
+        elif scalar and (columns is None or a.name in columns):
+            bound.append(Binding(a.name, "filter", column=a.name))
+        else:
+            where = f"a column of {q.sql_source}" if scalar else "a scalar"
+            unbound.append(
+                Unbound(a, f"it is not {where}, not used as {{arg:{a.name}}} in the row_filter, and not limit/offset")
+            )
+    return bound, unbound
