@@ -135,3 +135,135 @@ def init(
 
 def main() -> None:
     app()
+
+
+def _manifest_path(manifest: Path | None) -> Path:
+    if manifest is not None:
+        return manifest
+    from fraiseql_compiler.config import CONFIG_FILE, load_config
+
+    config = Path.cwd() / CONFIG_FILE
+    out = load_config(config).build.out if config.exists() else "build"
+    return Path.cwd() / out / "fraiseql.manifest.json"
+
+
+def _load_manifest(manifest: Path | None) -> dict[str, Any]:
+    import json
+
+    from fraiseql_compiler.errors import FraiseQLError, error
+
+    path = _manifest_path(manifest)
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FraiseQLError(
+            [
+                error(
+                    "FQL160",
+                    f"cannot read the manifest {path}: {exc}",
+                    hint="run `fraiseql build` first, or pass --manifest",
+                )
+            ]
+        ) from None
+    return data
+
+
+def _duration(text: str) -> int:
+    from fraiseql_compiler.errors import FraiseQLError, error
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    except (ValueError, IndexError):
+        raise FraiseQLError([error("FQL161", f'invalid duration "{text}"', hint="write 90s, 15m, 1h or 2d")]) from None
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option("--sub", help="Subject (user id).")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="A scope; repeat for several.")] = None,
+    exp: Annotated[str, typer.Option("--exp", help="Lifetime: 90s, 15m, 1h, 2d.")] = "1h",
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="PEM private key (RS256/ES256).")] = None,
+    secret_env: Annotated[str | None, typer.Option("--secret-env", help="Variable holding the HS secret.")] = None,
+    manifest: Annotated[Path | None, typer.Option("--manifest", help="Default: build/fraiseql.manifest.json.")] = None,
+) -> None:
+    """Mint a development JWT with the manifest's JWT settings."""
+    import os
+
+    from fraiseql_compiler.executor.errors import ExecutionError
+    from fraiseql_compiler.executor.tokens import mint
+
+    def run() -> str:
+        data = _load_manifest(manifest)
+        environ = dict(os.environ)
+        if secret_env:
+            environ[data["config"]["auth"]["jwt"]["secret_env"] or "JWT_SECRET"] = os.environ.get(secret_env, "")
+        private_key = key_file.read_text(encoding="utf-8") if key_file else None
+        try:
+            return mint(
+                data["config"],
+                sub=sub,
+                scopes=list(scope or []),
+                ttl_seconds=_duration(exp),
+                environ=environ,
+                private_key=private_key,
+            )
+        except ExecutionError as exc:
+            from fraiseql_compiler.errors import FraiseQLError, error
+
+            raise FraiseQLError([error("FQL162", exc.message)]) from None
+
+    typer.echo(guarded(Path.cwd(), run))
+
+
+@app.command()
+def query(
+    operation: Annotated[str, typer.Argument(help="Query or mutation name (GraphQL or Python).")],
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="k=v; v is JSON when it parses, else a string.")
+    ] = None,
+    token_: Annotated[str | None, typer.Option("--token", help="Bearer JWT.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="API key.")] = None,
+    database: Annotated[
+        str, typer.Option("--database", envvar="DATABASE_URL", help="Connect as the authenticator.")
+    ] = "",
+    manifest: Annotated[Path | None, typer.Option("--manifest", help="Default: build/fraiseql.manifest.json.")] = None,
+) -> None:
+    """Run one operation exactly as a runtime must; print JSON. Exit 1 when it is refused."""
+    import json
+
+    from fraiseql_compiler.errors import FraiseQLError, error
+    from fraiseql_compiler.executor.errors import ExecutionError
+    from fraiseql_compiler.executor.run import Request, execute
+
+    def parse_vars() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for item in var or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise FraiseQLError([error("FQL163", f'--var "{item}" is not k=v')])
+            try:
+                out[key] = json.loads(value)
+            except ValueError:
+                out[key] = value
+        return out
+
+    def run() -> Any:
+        import psycopg
+
+        if not database:
+            raise FraiseQLError([error("FQL164", "no database: pass --database URL or set DATABASE_URL")])
+        data = _load_manifest(manifest)
+        request = Request(operation, parse_vars(), token=token_, api_key=api_key)
+        try:
+            with psycopg.connect(database, autocommit=True) as conn:
+                return {"data": execute(conn, data, request)}
+        except ExecutionError as exc:
+            return exc.as_json()
+        except psycopg.OperationalError as exc:
+            raise FraiseQLError([error("FQL164", f"cannot connect: {exc}".strip())]) from None
+
+    result = guarded(Path.cwd(), run)
+    typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+    if "errors" in result:
+        raise typer.Exit(EXIT_FINDINGS)

@@ -67,7 +67,34 @@ def render_mutation(m: Mutation, ctx: SqlContext) -> str:
     )
 
 
+def eligible_roles(auth: Auth, ctx: SqlContext) -> list[str]:
+    """The API roles that can pass an operation's guards."""
+    if auth.api_key:
+        return [ctx.roles.api_key.ident]
+    if auth.authenticated or auth.scopes:
+        return [r.ident for r in ctx.roles.api if r.key != "anonymous"]
+    return [r.ident for r in ctx.roles.api]
+
+
+def user_source_grants(schema: Schema, ctx: SqlContext) -> list[str]:
+    """The API views read their source as the caller (security_invoker), so the caller needs SELECT on
+    it. Generated views get it with their table; a source of the user's own gets it here, for the roles
+    that can pass the guards of the queries reading it, and nobody else."""
+    generated = {qualify(t.view, ctx.default_schema) for t in schema.types if t.view}
+    roles: dict[str, set[str]] = {}
+    for q in schema.queries:
+        source = qualify(q.sql_source, ctx.default_schema) if q.sql_source else None
+        if source and source not in generated:
+            roles.setdefault(source, set()).update(eligible_roles(q.auth, ctx))
+    return [
+        f"-- {source} is the schema's own view: it must be security_invoker so that row-level security applies\n"
+        f"GRANT SELECT ON {source} TO {', '.join(sorted(names))};"
+        for source, names in sorted(roles.items())
+    ]
+
+
 def emit_api_objects(schema: Schema, ctx: SqlContext) -> list[str]:
-    out = [render_query(q, ctx) for q in schema.queries if q.sql_source]
+    out = user_source_grants(schema, ctx)
+    out += [render_query(q, ctx) for q in schema.queries if q.sql_source]
     out += [render_mutation(m, ctx) for m in schema.mutations if m.auth_flow is None]
     return out

@@ -1,0 +1,55 @@
+"""Normalized claims: ``sub``, ``scopes`` (always a JSON array), ``auth``, and ``jti``/``iat``/``exp``
+where present, plus a provider's mapped claims. And which API role a caller gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fraiseql_compiler.executor.tokens import Verified
+
+PASS_THROUGH = ("jti", "iat", "exp")
+
+
+def _scopes(value: Any, fmt: str = "auto") -> list[str]:
+    if isinstance(value, str) and fmt != "array":
+        return sorted(set(value.split()))
+    if isinstance(value, list) and fmt != "space_separated":
+        return sorted({str(v) for v in value})
+    return []
+
+
+def _rule_matches(rule: dict[str, Any], claims: dict[str, Any]) -> bool:
+    value = claims.get(rule["claim"])
+    if rule["operator"] == "exists":
+        return value is not None
+    if rule["operator"] == "equals":
+        return value == rule["value"]
+    # contains: an element of an array, or a whole word of a space-separated string, never a substring
+    if isinstance(value, list):
+        return rule["value"] in value
+    return isinstance(value, str) and rule["value"] in value.split()
+
+
+def normalize(verified: Verified, roles: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """(normalized claims, database role) for a verified token."""
+    raw, provider = verified.claims, verified.provider
+    if provider is None:
+        scopes = raw.get("scopes") if isinstance(raw.get("scopes"), list) else raw.get("scope", "")
+        claims: dict[str, Any] = {"sub": str(raw["sub"]), "scopes": _scopes(scopes), "auth": "jwt"}
+        role = roles["authenticated"]
+    else:
+        claims = {
+            "sub": str(raw[provider["subject_claim"]]),
+            "scopes": _scopes(raw.get(provider["scopes_claim"]), provider["scopes_format"]),
+            "auth": "jwt",
+            "provider": provider["name"],
+        }
+        for name, source in sorted(provider["claims"].items()):
+            if source in raw:
+                claims[name] = raw[source]
+        rule = next((r for r in provider["role_rules"] if _rule_matches(r, raw)), None)
+        role = rule["db_role"] if rule else provider["default_db_role"]
+    for key in PASS_THROUGH:
+        if key in raw:
+            claims[key] = raw[key]
+    return claims, role

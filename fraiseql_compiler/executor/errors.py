@@ -1,0 +1,33 @@
+"""What the executor reports: the manifest's error code and HTTP status, never a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ExecutionError(Exception):
+    """A request the runtime refuses (401/403/422…), as the manifest maps it."""
+
+    def __init__(self, http: int, code: str, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.http = http
+        self.code = code
+        self.message = message
+        self.sqlstate = sqlstate
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "http": self.http, "message": self.message}
+        if self.sqlstate:
+            out["sqlstate"] = self.sqlstate
+        return {"errors": [out]}
+
+
+def unauthenticated(message: str) -> ExecutionError:
+    return ExecutionError(401, "UNAUTHENTICATED", message)
+
+
+def from_sqlstate(manifest: dict[str, Any], sqlstate: str | None, message: str) -> ExecutionError:
+    for entry in manifest.get("errors", []):
+        if entry["sqlstate"] == sqlstate:
+            return ExecutionError(entry["http"], entry["code"], message, sqlstate)
+    return ExecutionError(500, "DATABASE_ERROR", message, sqlstate)
