@@ -42,6 +42,26 @@ def find_operation(manifest: dict[str, Any], name: str) -> tuple[str, dict[str, 
     raise ExecutionError(400, "UNKNOWN_OPERATION", f"no operation {name!r}; known: {', '.join(names)}")
 
 
+def _valid(ref: dict[str, Any], value: Any) -> bool:
+    """Whether ``value`` (decoded JSON) fits the manifest type ``ref``; the database checks the rest."""
+    if value is None:
+        return bool(ref["nullable"])
+    if ref["kind"] == "list":
+        return isinstance(value, list) and all(_valid(ref["of"], v) for v in value)
+    if ref["kind"] == "input":
+        return isinstance(value, dict)
+    name = ref.get("name")
+    if name == "Int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "Float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if name == "Boolean":
+        return isinstance(value, bool)
+    if name == "JSON":
+        return True
+    return isinstance(value, str)
+
+
 def bind_arguments(op: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments by Python name: given values (by either name), else defaults; unknown or missing → 400."""
     by_any = {a["name"]: a for a in op["arguments"]} | {a["graphql_name"]: a for a in op["arguments"]}
@@ -58,10 +78,14 @@ def bind_arguments(op: dict[str, Any], variables: Mapping[str, Any]) -> dict[str
             values[a["name"]] = None
         else:
             raise ExecutionError(400, "MISSING_ARGUMENT", f"argument {a['name']!r} is required")
+        if not _valid(a["type"], values[a["name"]]):
+            raise ExecutionError(400, "INVALID_ARGUMENT", f"argument {a['name']!r} must be {a['type']['graphql']}")
     return values
 
 
-def authenticate(conn: Any, manifest: dict[str, Any], request: Request) -> tuple[dict[str, Any], str]:
+def authenticate(
+    conn: Any, manifest: dict[str, Any], request: Request, environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
     """(normalized claims, database role). An API key is checked first, as the guide says."""
     roles = manifest["database"]["roles"]
     if request.api_key is not None:
@@ -72,7 +96,7 @@ def authenticate(conn: Any, manifest: dict[str, Any], request: Request) -> tuple
             raise unauthenticated("invalid API key")
         return {"sub": row[1], "scopes": sorted(row[2] or []), "auth": "api_key", "key_id": row[0]}, roles["api_key"]
     if request.token is not None:
-        return normalize(verify(request.token, manifest["config"]), roles)
+        return normalize(verify(request.token, manifest["config"], environ), roles)
     return {}, roles["anonymous"]
 
 
@@ -172,7 +196,7 @@ def execute(conn: Any, manifest: dict[str, Any], request: Request, environ: Mapp
     args = bind_arguments(op, request.variables)
     try:
         with conn.transaction():
-            claims, role = authenticate(conn, manifest, request)
+            claims, role = authenticate(conn, manifest, request, environ)
             conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
             conn.execute("SELECT set_config(%s, %s, true)", (manifest["database"]["claims_setting"], dumps(claims)))
             if kind == "queries":

@@ -1,0 +1,151 @@
+"""The adversarial matrix, through the reference executor on a real PostgreSQL: a runtime that applies
+the manifest this way leaks nothing, and the database refuses what the runtime might forget."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from fraiseql_compiler.executor.errors import ExecutionError
+from tests.pg.blogdb import Blog, build_blog
+from tests.pg.sessions import ALICE, BOB, BOB_DRAFT
+
+
+@pytest.fixture
+def blog(tmp_path: Path, pg_url: str) -> Any:
+    db = build_blog(tmp_path, pg_url)
+    yield db
+    db.admin.close()
+
+
+def refused(result: Any, http: int, code: str | None = None) -> bool:
+    return isinstance(result, ExecutionError) and result.http == http and (code is None or result.code == code)
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+def test_valid_token_reads_own_posts(blog: Blog) -> None:
+    posts = blog.run("myPosts", blog.token(ALICE))
+    assert [p["title"] for p in posts] == ["Hello"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, id="expired"),
+        pytest.param({"aud": "someone-else"}, id="wrong-aud"),
+        pytest.param({"iss": "evil"}, id="wrong-iss"),
+        pytest.param({"key": "not-the-secret-0123456789abcdef0123456789"}, id="bad-signature"),
+        pytest.param({"alg": "HS512"}, id="wrong-algorithm"),
+        pytest.param({"exp": None}, id="no-exp"),
+        pytest.param({"iat": int(time.time()), "exp": int(time.time()) + 400_000}, id="lifetime-too-long"),
+    ],
+)
+def test_bad_tokens_are_rejected(blog: Blog, overrides: dict[str, Any]) -> None:
+    assert refused(blog.run("myPosts", blog.token(ALICE, **overrides)), 401, "UNAUTHENTICATED")
+
+
+def test_alg_none_is_rejected(blog: Blog) -> None:
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {"sub": ALICE, "iss": "your-app", "aud": "your-api", "iat": now, "exp": now + 60}, None, algorithm="none"
+    )
+    assert refused(blog.run("myPosts", unsigned), 401)
+
+
+def test_garbage_token_is_rejected(blog: Blog) -> None:
+    assert refused(blog.run("myPosts", "not.a.jwt"), 401)
+
+
+def test_no_token_gets_401_not_an_empty_list(blog: Blog) -> None:
+    assert refused(blog.run("posts"), 401, "UNAUTHENTICATED")
+    assert refused(blog.run("myPosts"), 401, "UNAUTHENTICATED")
+    assert blog.run("me") is None  # a public query: anonymous is simply nobody
+
+
+# --- isolation between users --------------------------------------------------------------------------
+
+
+def test_a_never_sees_bs_draft_through_any_query(blog: Blog) -> None:
+    token = blog.token(ALICE, "write:posts", "admin:posts")
+    for op in ("posts", "myPosts"):
+        ids = [p["id"] for p in blog.run(op, token)]
+        assert BOB_DRAFT not in ids, op
+    assert blog.run("me", token)["id"] == ALICE
+
+
+def test_a_cannot_delete_bs_post_even_with_the_scope_check_passed(blog: Blog) -> None:
+    token = blog.token(ALICE, "admin:posts")
+    assert blog.run("deletePost", token, id=BOB_DRAFT) is False  # invisible to A, so nothing deleted
+    assert blog.admin.execute("SELECT count(*) FROM tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
+
+
+def test_missing_scope_is_403(blog: Blog) -> None:
+    result = blog.run("createPost", blog.token(ALICE), input={"title": "x", "body": "y"})
+    assert refused(result, 403, "INSUFFICIENT_SCOPE")
+
+
+def test_create_post_is_attributed_to_the_caller_not_the_arguments(blog: Blog) -> None:
+    post = blog.run(
+        "createPost", blog.token(BOB, "write:posts"), input={"title": "mine", "body": "b", "author_id": ALICE}
+    )
+    assert post["author"]["id"] == BOB
+
+
+def test_api_key_operations_refuse_jwt_callers(blog: Blog) -> None:
+    assert refused(blog.run("reports", blog.token(ALICE, "read:reports")), 403)
+    assert refused(blog.run("ingestData", blog.token(ALICE, "write:data"), payload={"source": "s", "rows": []}), 403)
+
+
+# --- SQL in arguments is inert --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "'; DROP TABLE tb_post; --",
+        "1 OR 1=1",
+        "00000000-0000-0000-0000-00000000000b' OR '1'='1",
+        "$$; SELECT 1; $$",
+        "\\x00",
+        "x'||(SELECT password_hash FROM tb_user LIMIT 1)||'",
+    ],
+)
+def test_sql_in_arguments_is_inert(blog: Blog, hostile: str) -> None:
+    token = blog.token(ALICE, "write:posts", "admin:posts")
+    created = blog.run("createPost", token, input={"title": hostile, "body": hostile})
+    if not isinstance(created, ExecutionError):
+        assert created["title"] == hostile  # stored as data, verbatim
+    result = blog.run("deletePost", token, id=hostile)
+    assert isinstance(result, ExecutionError) or result is False  # a bad uuid is an error, never SQL
+    limit = blog.run("posts", token, limit=hostile)
+    assert isinstance(limit, ExecutionError) or isinstance(limit, list)
+    assert blog.admin.execute("SELECT count(*) FROM tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
+    assert blog.admin.execute("SELECT to_regclass('public.tb_post') IS NOT NULL").fetchone() == (True,)
+
+
+# --- the database, without the runtime ------------------------------------------------------------------
+
+
+def test_api_roles_cannot_touch_what_is_not_theirs(blog: Blog) -> None:
+    import psycopg
+
+    with psycopg.connect(blog.url, autocommit=True) as conn:
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL ROLE fraiseql_authenticated")
+        conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (f'{{"sub": "{ALICE}", "auth": "jwt"}}',))
+        direct = sorted(r[0] for r in conn.execute("SELECT id::text FROM public.tb_post").fetchall())
+        through_api = sorted(r[0] for r in conn.execute("SELECT id::text FROM api.posts").fetchall())
+        assert direct == through_api  # the base table shows no more than the API
+        conn.execute("ROLLBACK")
+        for sql in ("SELECT * FROM public.tb_user_secret_does_not_exist",):
+            conn.execute("BEGIN")
+            conn.execute("SET LOCAL ROLE fraiseql_anonymous")
+            with pytest.raises(psycopg.Error):
+                conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute("ROLLBACK")
