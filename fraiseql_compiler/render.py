@@ -45,7 +45,9 @@ def format_diagnostic(d: Diagnostic, root: Path, secrets: tuple[str, ...] = ()) 
     return text
 
 
-def format_all(diagnostics: list[Diagnostic], root: Path, secrets: tuple[str, ...] = ()) -> Text:
+def format_all(
+    diagnostics: list[Diagnostic], root: Path, secrets: tuple[str, ...] = (), outcome: str = "nothing was written"
+) -> Text:
     from rich.text import Text
 
     out = Text()
@@ -55,6 +57,7 @@ def format_all(diagnostics: list[Diagnostic], root: Path, secrets: tuple[str, ..
         out.append_text(format_diagnostic(d, root, secrets))
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if errors:
-        out.append(f"\n{errors} error{'s' if errors != 1 else ''}; nothing was written.\n", style="bold red")
+        tail = f"; {outcome}" if outcome else ""
+        out.append(f"\n{errors} error{'s' if errors != 1 else ''}{tail}.\n", style="bold red")
     out.rstrip()  # the console adds the final newline
     return out

@@ -30,7 +30,7 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def guarded(root: Path, run: Callable[[], T]) -> T:
+def guarded(root: Path, run: Callable[[], T], outcome: str = "nothing was written") -> T:
     """Run a command body; a FraiseQLError becomes rendered diagnostics and exit code 2."""
     from fraiseql_compiler.errors import FraiseQLError, error
     from fraiseql_compiler.render import format_all
@@ -39,7 +39,7 @@ def guarded(root: Path, run: Callable[[], T]) -> T:
         return run()
     except FraiseQLError as exc:
         # a config error knows the secret values written in fraiseql.toml: mask them in source excerpts too
-        _console(stderr=True).print(format_all(exc.diagnostics, root, getattr(exc, "secrets", ())))
+        _console(stderr=True).print(format_all(exc.diagnostics, root, getattr(exc, "secrets", ()), outcome))
         raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -50,7 +50,7 @@ def guarded(root: Path, run: Callable[[], T]) -> T:
             hint="this is a bug in fraiseql-compiler; please report it with the command you ran "
             "(FRAISEQL_DEBUG=1 shows the traceback)",
         )
-        _console(stderr=True).print(format_all([diag], root))
+        _console(stderr=True).print(format_all([diag], root, outcome=outcome))
         if os.environ.get("FRAISEQL_DEBUG"):
             raise
         raise typer.Exit(EXIT_INPUT) from None
@@ -213,7 +213,7 @@ def token(
 
             raise FraiseQLError([error("FQL162", exc.message)]) from None
 
-    typer.echo(guarded(Path.cwd(), run))
+    typer.echo(guarded(Path.cwd(), run, outcome=""))
 
 
 @app.command()
@@ -263,7 +263,7 @@ def query(
         except psycopg.OperationalError as exc:
             raise FraiseQLError([error("FQL164", f"cannot connect: {exc}".strip())]) from None
 
-    result = guarded(Path.cwd(), run)
+    result = guarded(Path.cwd(), run, outcome="nothing was run")
     typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
     if "errors" in result:
         raise typer.Exit(EXIT_FINDINGS)
