@@ -23,6 +23,9 @@ class Flow:
     params: tuple[Param, ...]
     result: str  # what the runtime does with what the function returns
     note: str = ""
+    # A failure the function must record (attempt count, family revocation) comes back as no row, not
+    # as an exception that would roll the record back: the runtime commits, then answers this error.
+    no_row: str | None = None
 
 
 FLOWS: dict[str, Flow] = {
@@ -32,13 +35,15 @@ FLOWS: dict[str, Flow] = {
         (Param("identifier", ("email", "username", "identifier", "login")), Param("password", ("password",))),
         "issue_tokens",
         "mint an access JWT for the returned subject and scopes; return the refresh token once",
+        no_row="INVALID_CREDENTIALS",
     ),
     "refresh_token": Flow(
         "fn_refresh_token",
-        ("anonymous", "authenticated"),
+        ("anonymous",),
         (Param("token", ("refresh_token", "token")),),
         "issue_tokens",
         "the presented token is rotated: return the new refresh token once",
+        no_row="INVALID_REFRESH_TOKEN",
     ),
     "oauth_callback": Flow(
         "fn_upsert_oauth_user",

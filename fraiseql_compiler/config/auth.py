@@ -197,6 +197,9 @@ class LoginSection(Section):
     identifier_column: SqlIdent = "email"
     password_hash_column: SqlIdent = "password_hash"
     scopes_column: SqlIdent = "scopes"
+    # The bcrypt cost of the stored hashes: an unknown user is checked against a dummy hash of this
+    # cost, so a failed login takes as long whether or not the account exists.
+    bcrypt_cost: int = Field(12, ge=4, le=31)
 
     @field_validator("identifier_column", "password_hash_column", "scopes_column")
     @classmethod

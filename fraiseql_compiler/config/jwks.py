@@ -28,8 +28,12 @@ def _usable(key: dict[str, Any], algorithm: str) -> bool:
     if algorithm.startswith(("RS", "PS")):
         return key.get("kty") == "RSA" and isinstance(key.get("n"), str) and isinstance(key.get("e"), str)
     if algorithm in _CURVES:
-        return (key.get("kty") == "EC" and key.get("crv") == _CURVES[algorithm]
-                and isinstance(key.get("x"), str) and isinstance(key.get("y"), str))
+        return (
+            key.get("kty") == "EC"
+            and key.get("crv") == _CURVES[algorithm]
+            and isinstance(key.get("x"), str)
+            and isinstance(key.get("y"), str)
+        )
     return False
 
 

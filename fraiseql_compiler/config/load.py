@@ -119,28 +119,34 @@ def _warnings(config: Config, lines: LineIndex, file: str) -> tuple[Diagnostic, 
         if issuer is None:
             continue
         if provider.kind == "auth0" and not issuer.endswith("/"):
-            out.append(warning(
-                "FQL301",
-                f'Auth0 issuer "{issuer}" has no trailing slash: Auth0 writes "iss" as '
-                '"https://<tenant>.auth0.com/" (with the slash) and the issuer is compared exactly, so every '
-                "token would be rejected",
-                span,
-                f'write issuer = "{issuer}/"',
-            ))
+            out.append(
+                warning(
+                    "FQL301",
+                    f'Auth0 issuer "{issuer}" has no trailing slash: Auth0 writes "iss" as '
+                    '"https://<tenant>.auth0.com/" (with the slash) and the issuer is compared exactly, so every '
+                    "token would be rejected",
+                    span,
+                    f'write issuer = "{issuer}/"',
+                )
+            )
         if provider.kind == "clerk" and issuer.endswith("/"):
-            out.append(warning(
-                "FQL301",
-                f'Clerk issuer "{issuer}" ends with a slash: Clerk writes "iss" as '
-                '"https://<instance>.clerk.accounts.dev" (no trailing slash) and the issuer is compared '
-                "exactly, so every token would be rejected",
-                span,
-                f'write issuer = "{issuer.rstrip("/")}"',
-            ))
+            out.append(
+                warning(
+                    "FQL301",
+                    f'Clerk issuer "{issuer}" ends with a slash: Clerk writes "iss" as '
+                    '"https://<instance>.clerk.accounts.dev" (no trailing slash) and the issuer is compared '
+                    "exactly, so every token would be rejected",
+                    span,
+                    f'write issuer = "{issuer.rstrip("/")}"',
+                )
+            )
     if config.security.api_keys.static:
-        out.append(warning(
-            "FQL302",
-            "static API keys are for tests and CI: they cannot be revoked or expire without a rebuild",
-            Span(file, lines.line_of(("security", "api_keys", "static", 0))),
-            'in production, keep keys in PostgreSQL (storage = "postgres") and create them with fn_create_api_key',
-        ))
+        out.append(
+            warning(
+                "FQL302",
+                "static API keys are for tests and CI: they cannot be revoked or expire without a rebuild",
+                Span(file, lines.line_of(("security", "api_keys", "static", 0))),
+                'in production, keep keys in PostgreSQL (storage = "postgres") and create them with fn_create_api_key',
+            )
+        )
     return tuple(out)

@@ -56,8 +56,11 @@ def role_key(value: str, info: ValidationInfo) -> str:
     roles = info.context.get("roles") if isinstance(info.context, dict) else None
     if isinstance(roles, dict) and value not in roles:
         by_name = {name: key for key, name in roles.items()}
-        hint = (f'write the role key "{by_name[value]}"' if value in by_name
-                else did_you_mean(value, roles) or "list the role in [database.roles] extra")
+        hint = (
+            f'write the role key "{by_name[value]}"'
+            if value in by_name
+            else did_you_mean(value, roles) or "list the role in [database.roles] extra"
+        )
         allowed = ", ".join(f'"{k}"' for k in roles)
         raise problem(f'unknown role "{value}" (known: {allowed})', hint=hint)
     return value
@@ -119,8 +122,13 @@ class RoleRule(Section):
 
     def normalized(self, roles: dict[str, str]) -> dict[str, Any]:
         value = {"equals": self.equals, "contains": self.contains, "exists": True}[self.operator]
-        return {"role": self.role, "db_role": roles.get(self.role), "claim": self.claim,
-                "operator": self.operator, "value": value}
+        return {
+            "role": self.role,
+            "db_role": roles.get(self.role),
+            "claim": self.claim,
+            "operator": self.operator,
+            "value": value,
+        }
 
 
 class Provider(Section):

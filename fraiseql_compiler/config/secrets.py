@@ -89,14 +89,15 @@ def _check(value: str, loc: Loc, key: str) -> SecretFinding | None:
     where = dotted(loc)
     if _secret_named(key) and tuple(loc) not in NOT_SECRET:
         what = "the default of its environment reference" if isinstance(parsed, EnvRef) else "a literal value"
-        return SecretFinding(loc, f'"{where}" holds a secret ({what}); secrets never go in fraiseql.toml',
-                             _hint(loc, key), literal)
+        return SecretFinding(
+            loc, f'"{where}" holds a secret ({what}); secrets never go in fraiseql.toml', _hint(loc, key), literal
+        )
     shape = _shape(literal, key)
     if shape:
         return SecretFinding(
             loc,
             f'"{where}" holds what looks like {shape}; secrets never go in fraiseql.toml',
-            "keep it in the runtime's environment, reference it as \"${VAR}\" where the setting allows, "
+            'keep it in the runtime\'s environment, reference it as "${VAR}" where the setting allows, '
             "and rotate it if it was ever committed",
             literal,
         )
@@ -135,13 +136,18 @@ def _entropy(value: str) -> float:
 def _hint(loc: Loc, key: str) -> str:
     setting = ENV_KEYS.get(tuple(loc))  # type: ignore[arg-type]
     if setting:
-        return (f"set the secret in the runtime's environment and name the variable in [auth.jwt]: {setting}; "
-                "rotate the secret if it was ever committed")
+        return (
+            f"set the secret in the runtime's environment and name the variable in [auth.jwt]: {setting}; "
+            "rotate the secret if it was ever committed"
+        )
     if key == "client_secret" and "pkce" in loc:
-        return ("a PKCE client is public and needs no client secret: remove it (and rotate it if it was ever "
-                "committed)")
+        return "a PKCE client is public and needs no client secret: remove it (and rotate it if it was ever committed)"
     if key == "key" and "api_keys" in loc:
-        return ('store only the key\'s digest: key_hash = "sha256:<64 hex digits>" '
-                "(printf %s \"$KEY\" | sha256sum); the key itself stays with the client")
-    return ("set the secret in the runtime's environment and reference it: the matching *_env setting names "
-            'the variable, or write "${VAR}"; rotate the secret if it was ever committed')
+        return (
+            'store only the key\'s digest: key_hash = "sha256:<64 hex digits>" '
+            '(printf %s "$KEY" | sha256sum); the key itself stays with the client'
+        )
+    return (
+        "set the secret in the runtime's environment and reference it: the matching *_env setting names "
+        'the variable, or write "${VAR}"; rotate the secret if it was ever committed'
+    )

@@ -68,7 +68,7 @@ class StaticKey(Section):
             raise problem(
                 'must be "sha256:" followed by the 64 lowercase hex digits of the key\'s SHA-256 digest '
                 '(a value like "sha256:abc123..." is a documentation placeholder)',
-                hint="compute it with: printf %s \"$KEY\" | sha256sum",
+                hint='compute it with: printf %s "$KEY" | sha256sum',
             )
         return value
 
@@ -127,10 +127,12 @@ class ApiKeysSection(Section):
     def _storage(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
         extra = []
         if value and info.data.get("storage", "env") != "env":
-            extra.append(problem(
-                'static keys need storage = "env"; with storage = "postgres" keys live in the database',
-                hint='create keys with fn_create_api_key, or set storage = "env" for tests and CI',
-            ))
+            extra.append(
+                problem(
+                    'static keys need storage = "env"; with storage = "postgres" keys live in the database',
+                    hint='create keys with fn_create_api_key, or set storage = "env" for tests and CI',
+                )
+            )
         return validate_also(value, handler, extra)
 
     @field_validator("static")
@@ -224,8 +226,12 @@ class PkceSection(Section):
     def _method(cls, value: Any) -> Any:
         if value != "S256":
             raise problem(
-                'must be "S256"' + (': "plain" sends the verifier itself, so an intercepted authorization '
-                                    "code can be redeemed" if value == "plain" else ""),
+                'must be "S256"'
+                + (
+                    ': "plain" sends the verifier itself, so an intercepted authorization code can be redeemed'
+                    if value == "plain"
+                    else ""
+                ),
             )
         return value
 

@@ -65,7 +65,7 @@ class CorsSection(Section):
             raise problem(
                 'allow_credentials = true with the wildcard origin "*" would let any website send requests '
                 "with the user's cookies",
-                hint="list the frontend origins explicitly, e.g. origins = [\"https://app.example.com\"]",
+                hint='list the frontend origins explicitly, e.g. origins = ["https://app.example.com"]',
             )
         return value
 

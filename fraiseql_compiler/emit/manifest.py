@@ -105,6 +105,7 @@ def _mutation_executes(schema: Schema, m: Mutation, ctx: SqlContext) -> dict[str
             "roles": [_role_name(ctx, key) for key in flow.roles],
             "arguments": [{"param": p.name, "from": arguments[p.name]} for p in flow.params if p.name in arguments],
             "result": flow.result,
+            "no_row": flow.no_row,
             "note": flow.note,
         }
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
 from fraiseql_compiler.emit.api_objects import emit_api_objects
 from fraiseql_compiler.emit.artifacts import Artifact
+from fraiseql_compiler.emit.auth_sql import emit_auth_sql
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
@@ -30,6 +31,15 @@ HELPER_FUNCTIONS = (
 
 def _file(title: str, statements: list[str]) -> str:
     return render("file.sql.j2", title=title, statements=[s.rstrip("\n") for s in statements])
+
+
+def uses_auth_functions(schema: Schema, ctx: SqlContext) -> bool:
+    """The auth tables and functions are emitted when something needs them: a mutation bound to an auth
+    flow, API keys, or token revocation (the guards call fraiseql.token_revoked()). They read the
+    [auth.login] table, which must then exist."""
+    security = getattr(ctx.config, "security", None)
+    api_keys = getattr(getattr(security, "api_keys", None), "enabled", False)
+    return ctx.revocation.enabled or bool(api_keys) or any(m.auth_flow for m in schema.mutations)
 
 
 def data_schemas(schema: Schema, ctx: SqlContext) -> list[str]:
@@ -120,6 +130,8 @@ def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: s
 def emit_sql(schema: Schema, ctx: SqlContext) -> list[Artifact]:
     default_schema = ctx.default_schema
     artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema(schema, ctx))]
+    if uses_auth_functions(schema, ctx):
+        artifacts.append(Artifact("sql/0002_auth.sql", emit_auth_sql(ctx)))
     by_name = {t.name: t for t in schema.types}
     all_columns = view_columns(schema)
     views = [render_view(t, by_name, default_schema, all_columns[t.name]) for t in _order(schema)]

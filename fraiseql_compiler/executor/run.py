@@ -19,6 +19,11 @@ _TYPE = re.compile(r"^[a-z][a-z0-9_ ]*(\[\])?$")
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+@dataclass(frozen=True)
+class _Refused:
+    code: str  # the manifest error code to answer with once the transaction has committed
+
+
 @dataclass
 class Request:
     operation: str  # GraphQL or Python name of a query or mutation
@@ -170,6 +175,9 @@ def _auth_flow(
     names = [a["param"] for a in ex["arguments"]]
     call = f"SELECT * FROM {function}({', '.join(f'{n} => %s' for n in names)})"
     rows = conn.execute(call, [values[n] for n in names]).fetchall()
+    if not rows and ex.get("no_row"):
+        # The function recorded the failure (attempt count, family revocation): commit, then refuse.
+        return _Refused(ex["no_row"])
     if ex["result"] == "issue_tokens":
         subject, scopes, refresh = rows[0][0], list(rows[0][1] or []), rows[0][2]
         ttl = int(manifest["config"]["auth"]["jwt"]["access_token_ttl_seconds"])
@@ -195,17 +203,51 @@ def execute(conn: Any, manifest: dict[str, Any], request: Request, environ: Mapp
     kind, op = find_operation(manifest, request.operation)
     args = bind_arguments(op, request.variables)
     try:
-        with conn.transaction():
-            claims, role = authenticate(conn, manifest, request, environ)
-            conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
-            conn.execute("SELECT set_config(%s, %s, true)", (manifest["database"]["claims_setting"], dumps(claims)))
-            if kind == "queries":
-                return _query(conn, op, args)
-            if op["executes"]["kind"] == "auth_function":
-                return _auth_flow(conn, manifest, op, args, claims, environ)
-            function = _checked(_RELATION, op["executes"]["function"], "function")
-            return conn.execute(f"SELECT {function}(%s::jsonb)", (json.dumps(args),)).fetchone()[0]
+        result = _in_transaction(conn, manifest, request, kind, op, args, environ)
     except psycopg.Error as exc:
         sqlstate = getattr(exc, "sqlstate", None)
         message = exc.diag.message_primary if getattr(exc, "diag", None) else str(exc)
         raise from_sqlstate(manifest, sqlstate, message or str(exc)) from None
+    if isinstance(result, _Refused):
+        entry = next(e for e in manifest["errors"] if e["code"] == result.code)
+        raise ExecutionError(entry["http"], entry["code"], entry["message"], entry["sqlstate"])
+    return result
+
+
+def _flow_role(
+    manifest: dict[str, Any], ex: dict[str, Any], role: str, claims: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """An auth flow runs as the caller's role when the flow allows it; else as anonymous (no claims) when
+    the flow allows that (a refresh with an expired access token); else it is refused."""
+    roles = manifest["database"]["roles"]
+    if role in ex["roles"]:
+        return role, claims
+    if roles["anonymous"] in ex["roles"]:
+        return roles["anonymous"], {}
+    if roles["authenticator"] in ex["roles"]:
+        return roles["authenticator"], claims
+    raise ExecutionError(401, "UNAUTHENTICATED", "authentication required")
+
+
+def _in_transaction(
+    conn: Any,
+    manifest: dict[str, Any],
+    request: Request,
+    kind: str,
+    op: dict[str, Any],
+    args: dict[str, Any],
+    environ: Mapping[str, str] | None,
+) -> Any:
+    with conn.transaction():
+        claims, role = authenticate(conn, manifest, request, environ)
+        if kind == "mutations" and op["executes"]["kind"] == "auth_function":
+            role, claims = _flow_role(manifest, op["executes"], role, claims)
+        if role != manifest["database"]["roles"]["authenticator"]:
+            conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
+        conn.execute("SELECT set_config(%s, %s, true)", (manifest["database"]["claims_setting"], dumps(claims)))
+        if kind == "queries":
+            return _query(conn, op, args)
+        if op["executes"]["kind"] == "auth_function":
+            return _auth_flow(conn, manifest, op, args, claims, environ)
+        function = _checked(_RELATION, op["executes"]["function"], "function")
+        return conn.execute(f"SELECT {function}(%s::jsonb)", (json.dumps(args),)).fetchone()[0]

@@ -23,9 +23,7 @@ def _apply(conn: psycopg.Connection[Any], case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_sql_applies_twice_and_views_return_manifest_shape(
-    pg_conn: psycopg.Connection[Any], case: Case
-) -> None:
+def test_sql_applies_twice_and_views_return_manifest_shape(pg_conn: psycopg.Connection[Any], case: Case) -> None:
     _apply(pg_conn, case)
     for _, sql in sql_files(case):  # re-runnable
         pg_conn.execute(sql)  # type: ignore[arg-type]
@@ -46,9 +44,7 @@ def test_sql_applies_twice_and_views_return_manifest_shape(
 def test_blog_views_embed_related_rows(pg_conn: psycopg.Connection[Any]) -> None:
     case = next(c for c in CASES if c.name == "examples/blog")
     _apply(pg_conn, case)
-    row = pg_conn.execute(
-        "SELECT data FROM public.v_post WHERE id = '00000000-0000-0000-0000-0000000000a1'"
-    ).fetchone()
+    row = pg_conn.execute("SELECT data FROM public.v_post WHERE id = '00000000-0000-0000-0000-0000000000a1'").fetchone()
     assert row is not None
     post = row[0]
     assert post["title"] == "Hello"

@@ -27,8 +27,8 @@ def applied(request: pytest.FixtureRequest, pg_conn: psycopg.Connection[Any]) ->
 
 def test_every_generated_function_pins_search_path(applied: psycopg.Connection[Any]) -> None:
     rows = applied.execute(
-        "SELECT n.nspname || '.' || p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE n.nspname = ANY(%s)",
+        "SELECT n.nspname || '.' || p.proname, p.proconfig "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s)",
         (list(GENERATED_SCHEMAS),),
     ).fetchall()
     assert rows

@@ -64,9 +64,9 @@ def test_pg_url_is_a_fresh_database(pg_server: PgServer, pg_url: str, used_datab
         ).fetchone()  # type: ignore[misc]
         assert dbname.startswith("fqltest_")
         assert version >= 150000
-        assert conn.execute(
-            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
-        ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").fetchone() == (
+            0,
+        )
         conn.execute("CREATE TABLE t (x int)")
     assert pg_server.database_exists(pg_url)
 

@@ -85,10 +85,11 @@ def auth0_token(keys: dict[str, Any], sub: str, scope: str, **overrides: Any) ->
         "exp": now + 600,
         "scope": scope,
         "https://example.com/roles": ["editor"],
+        "jti": f"a0-{sub}-{now}-{scope}",
     }
     claims.update(overrides)
     key = overrides.pop("_key", None) or keys["auth0"]
-    claims.pop("_key", None)
+    claims = {k: v for k, v in claims.items() if k != "_key" and v is not None}
     return jwt.encode(claims, pem(key), algorithm="RS256", headers={"kid": "auth0-1"})
 
 
@@ -101,6 +102,7 @@ def clerk_token(keys: dict[str, Any], sub: str, scopes: list[str]) -> str:
         "iat": now,
         "exp": now + 600,
         "scopes": scopes,
+        "jti": f"ck-{sub}-{now}",
     }
     return jwt.encode(claims, pem(keys["clerk"]), algorithm="RS256", headers={"kid": "clerk-1"})
 
@@ -118,7 +120,9 @@ def test_auth0_token_without_the_scope_is_403(blog: Blog, keys: dict[str, Any]) 
 
 
 def test_clerk_token_with_scopes_array(blog: Blog, keys: dict[str, Any]) -> None:
-    assert [p["title"] for p in blog.run("myPosts", clerk_token(keys, BOB, []))] == ["Bob here"]
+    result = blog.run("myPosts", clerk_token(keys, BOB, []))
+    assert not isinstance(result, ExecutionError), result.message
+    assert [p["title"] for p in result] == ["Bob here"]
 
 
 @pytest.mark.parametrize(
@@ -148,4 +152,9 @@ def test_hs256_token_claiming_a_provider_issuer_is_rejected(blog: Blog) -> None:
         algorithm="HS256",
     )
     result = blog.run("myPosts", token)
+    assert isinstance(result, ExecutionError) and result.http == 401
+
+
+def test_provider_token_without_jti_is_rejected_when_revocation_requires_it(blog: Blog, keys: dict[str, Any]) -> None:
+    result = blog.run("myPosts", auth0_token(keys, ALICE, "write:posts", jti=None))
     assert isinstance(result, ExecutionError) and result.http == 401

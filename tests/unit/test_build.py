@@ -35,12 +35,13 @@ def test_build_writes_manifest_sdl_and_sql(blog: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(blog.parent)
     result = runner.invoke(app, ["build", "blog"])
     assert result.exit_code == 0, result.output
-    assert "built 6 files into blog/build/" in result.output
+    assert "built 7 files into blog/build/" in result.output
     out = blog / "build"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "fraiseql.manifest.json",
         "schema.graphql",
         "sql/0001_fraiseql_schema.sql",
+        "sql/0002_auth.sql",
         "sql/0003_views.sql",
         "sql/0004_row_security.sql",
         "sql/0005_api.sql",

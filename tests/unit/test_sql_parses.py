@@ -11,6 +11,8 @@ CASES = cases()
 ALLOWED = {
     "CreateSchemaStmt", "CreateFunctionStmt", "ViewStmt", "GrantStmt", "GrantRoleStmt", "DoStmt",
     "AlterTableStmt", "CreatePolicyStmt",
+    # 0002_auth.sql: the auth tables, their indexes, and DROP POLICY IF EXISTS before re-creating
+    "CreateStmt", "IndexStmt", "DropStmt",
 }
 
 

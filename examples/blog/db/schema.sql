@@ -1,4 +1,5 @@
 -- Base tables of the blog example. Apply before the generated SQL (build/sql/*.sql).
+CREATE EXTENSION IF NOT EXISTS pgcrypto;  -- bcrypt for the demo passwords below (fn_login uses it too)
 CREATE TABLE IF NOT EXISTS public.tb_user (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     email text NOT NULL UNIQUE,
@@ -39,9 +40,12 @@ LEFT JOIN public.tb_post AS p ON p.author_id = u.id
 GROUP BY u.id, u.name;
 
 -- Seed data so the views return rows.
-INSERT INTO public.tb_user (id, email, name, scopes) VALUES
-    ('00000000-0000-0000-0000-00000000000a', 'alice@example.com', 'Alice', '{read:posts,write:posts}'),
-    ('00000000-0000-0000-0000-00000000000b', 'bob@example.com', 'Bob', '{read:posts}')
+-- Demo credentials: alice@example.com / alice-password, bob@example.com / bob-password.
+INSERT INTO public.tb_user (id, email, name, scopes, password_hash) VALUES
+    ('00000000-0000-0000-0000-00000000000a', 'alice@example.com', 'Alice', '{read:posts,write:posts}',
+     crypt('alice-password', gen_salt('bf', 8))),
+    ('00000000-0000-0000-0000-00000000000b', 'bob@example.com', 'Bob', '{read:posts}',
+     crypt('bob-password', gen_salt('bf', 8)))
 ON CONFLICT (id) DO NOTHING;
 INSERT INTO public.tb_post (id, author_id, title, body, published) VALUES
     ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a', 'Hello', 'First post', true),

@@ -145,6 +145,12 @@ BEGIN
     IF NOT fraiseql.is_authenticated() THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
+    IF fraiseql.auth_method() = 'jwt' AND COALESCE(fraiseql.claim('jti'), '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
+    END IF;
+    IF fraiseql.token_revoked() THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
+    END IF;
     RETURN true;
 END
 $fn$;

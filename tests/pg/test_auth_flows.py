@@ -1,0 +1,118 @@
+"""The auth mutations through the executor, as a runtime serves them: login, refresh with rotation and
+reuse detection, logout and revocation, API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from fraiseql_compiler.executor.errors import ExecutionError
+from tests.pg.blogdb import SECRET, Blog, build_blog
+from tests.pg.sessions import ALICE, BOB
+
+
+@pytest.fixture
+def blog(tmp_path: Path, pg_url: str) -> Any:
+    db = build_blog(tmp_path, pg_url)
+    yield db
+    db.admin.close()
+
+
+def login(blog: Blog, email: str, password: str) -> Any:
+    return blog.run("login", input={"email": email, "password": password})
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, SECRET, algorithms=["HS256"], audience="your-api", issuer="your-app")
+
+
+def test_login_mints_a_token_the_database_accepts(blog: Blog) -> None:
+    payload = login(blog, "alice@example.com", "alice-password")
+    claims = claims_of(payload["accessToken"])
+    assert claims["sub"] == ALICE and claims["scopes"] == ["read:posts", "write:posts"] and claims["jti"]
+    assert payload["tokenType"] == "Bearer" and payload["refreshToken"]
+    assert [p["title"] for p in blog.run("myPosts", payload["accessToken"])] == ["Hello"]
+
+
+def test_bad_password_and_unknown_user_look_the_same(blog: Blog) -> None:
+    wrong = login(blog, "alice@example.com", "nope")
+    unknown = login(blog, "mallory@example.com", "nope")
+    assert isinstance(wrong, ExecutionError) and isinstance(unknown, ExecutionError)
+    assert (
+        (wrong.http, wrong.code, wrong.message)
+        == (unknown.http, unknown.code, unknown.message)
+        == (401, "INVALID_CREDENTIALS", "invalid credentials")
+    )
+
+
+def test_lockout_after_repeated_failures_even_with_the_right_password(blog: Blog) -> None:
+    for _ in range(5):
+        assert isinstance(login(blog, "bob@example.com", "guess"), ExecutionError)
+    locked = login(blog, "bob@example.com", "bob-password")
+    assert isinstance(locked, ExecutionError) and (locked.http, locked.code) == (429, "LOCKED_OUT")
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(blog: Blog) -> None:
+    first = login(blog, "alice@example.com", "alice-password")["refreshToken"]
+    second = blog.run("refreshToken", input={"refresh_token": first})
+    assert claims_of(second["accessToken"])["sub"] == ALICE and second["refreshToken"] != first
+    reused = blog.run("refreshToken", input={"refresh_token": first})  # an attacker replays the old one
+    assert isinstance(reused, ExecutionError) and reused.code == "INVALID_REFRESH_TOKEN"
+    after = blog.run("refreshToken", input={"refresh_token": second["refreshToken"]})
+    assert isinstance(after, ExecutionError) and after.code == "INVALID_REFRESH_TOKEN"  # family revoked
+
+
+def test_logout_revokes_the_token_for_every_later_request(blog: Blog) -> None:
+    token = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    assert blog.run("logout", token) is True
+    after = blog.run("myPosts", token)
+    assert isinstance(after, ExecutionError) and (after.http, after.code) == (401, "TOKEN_REVOKED")
+    fresh = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    assert isinstance(blog.run("myPosts", fresh), list)  # only that token
+
+
+def test_revoke_all_is_for_oneself_or_an_admin(blog: Blog) -> None:
+    bobs = login(blog, "bob@example.com", "bob-password")["accessToken"]
+    alices = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    refused = blog.run("revokeAll", alices, sub=BOB)  # not hers to revoke
+    assert isinstance(refused, ExecutionError) and refused.http == 403
+    assert isinstance(blog.run("myPosts", bobs), list)
+    admin = blog.token(ALICE, "admin:revoke")
+    assert blog.run("revokeAll", admin, sub=BOB) >= 0
+    revoked = blog.run("myPosts", bobs)
+    assert isinstance(revoked, ExecutionError) and revoked.code == "TOKEN_REVOKED"
+
+
+def test_api_keys_never_exceed_their_creator(blog: Blog) -> None:
+    token = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    too_much = blog.run("createApiKey", token, name="ci", scopes=["write:data"])
+    assert isinstance(too_much, ExecutionError) and too_much.code == "INSUFFICIENT_SCOPE"
+    key = blog.run("createApiKey", token, name="ci", scopes=["read:posts"])
+    assert key["key"].startswith("fql_") and key["scopes"] == ["read:posts"]
+    stored = blog.admin.execute(
+        "SELECT count(*) FROM fraiseql.tb_api_key WHERE key_hash = sha256(%s::bytea)", (key["key"].encode(),)
+    ).fetchone()
+    assert stored == (1,)
+    assert blog.admin.execute(
+        "SELECT count(*) FROM fraiseql.tb_api_key WHERE key_hash::text LIKE %s", (f"%{key['key']}%",)
+    ).fetchone() == (0,)
+
+
+def test_an_api_key_with_read_scopes_cannot_write(blog: Blog) -> None:
+    alice = blog.token(ALICE, "read:*", "write:posts")
+    key = blog.run("createApiKey", alice, name="reader", scopes=["read:*"])["key"]
+    assert isinstance(blog.run("reports", api_key=key), list)  # read-only report over its API-key view
+    denied = blog.run("ingestData", api_key=key, payload={"source": "s", "rows": []})
+    assert isinstance(denied, ExecutionError) and (denied.http, denied.code) == (403, "INSUFFICIENT_SCOPE")
+    minting = blog.run("createApiKey", api_key=key, name="child", scopes=["read:posts"])
+    assert isinstance(minting, ExecutionError) and minting.http in (401, 403)
+
+
+def test_a_tampered_or_unknown_api_key_is_401(blog: Blog) -> None:
+    key = blog.run("createApiKey", blog.token(ALICE, "read:posts"), name="k", scopes=["read:posts"])["key"]
+    for bad in (key[:-1] + ("0" if key[-1] != "0" else "1"), "fql_0000_0000", "", "'; SELECT 1; --"):
+        result = blog.run("reports", api_key=bad)
+        assert isinstance(result, ExecutionError) and result.http == 401, bad
