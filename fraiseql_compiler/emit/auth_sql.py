@@ -43,6 +43,7 @@ GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("upsert_oauth_user_impl(text, text, text, text)", ()),
     # require_authenticated() (granted to every API role, SECURITY INVOKER) calls it
     ("token_revoked()", ("api",)),
+    ("token_revoked(jsonb)", ("api",)),
     ("fn_login(text, text)", ("anonymous", "authenticated")),
     ("fn_refresh_token(text)", ("anonymous",)),
     ("fn_upsert_oauth_user(text, text, text, text)", ("authenticator",)),

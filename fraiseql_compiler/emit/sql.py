@@ -23,6 +23,7 @@ HELPER_FUNCTIONS = (
     "is_authenticated()",
     "scopes()",
     "has_scope(text)",
+    "authenticated_claims()",
     "require_authenticated()",
     "require_scope(text)",
     "require_api_key()",

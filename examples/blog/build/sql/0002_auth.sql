@@ -328,7 +328,7 @@ $fn$;
 -- (fn_revoke_all) at or after its iat; a JWT without a usable iat whose subject was revoked counts as
 -- revoked (fail closed). An API key is revoked when the key the claims name (claim key_id) is revoked or
 -- expired; fn_verify_api_key already refuses those, and fn_revoke_all revokes the subject's keys.
-CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
+CREATE OR REPLACE FUNCTION fraiseql.token_revoked(v_claims jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
@@ -336,9 +336,8 @@ SECURITY DEFINER
 SET search_path = ''
 AS $fn$
 DECLARE
-    v_claims jsonb := fraiseql.claims();
-    v_method text := fraiseql.auth_method();
-    v_subject text := fraiseql.current_user_id();
+    v_method text := CASE WHEN v_claims ->> 'auth' IN ('jwt', 'api_key') THEN v_claims ->> 'auth' END;
+    v_subject text := NULLIF(v_claims ->> 'sub', '');
     v_jti text := NULLIF(v_claims ->> 'jti', '');
     v_iat text := v_claims ->> 'iat';
     v_key text := v_claims ->> 'key_id';
@@ -368,6 +367,16 @@ BEGIN
     END IF;
     RETURN v_revoked_at >= pg_catalog.to_timestamp(v_iat::double precision);
 END
+$fn$;
+
+-- The same, for the current request's claims (the guards pass the claims they already parsed).
+CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
+RETURNS boolean
+LANGUAGE sql
+STABLE
+SET search_path = ''
+AS $fn$
+SELECT fraiseql.token_revoked(fraiseql.claims())
 $fn$;
 
 -- Password login against public.tb_user ([auth.login]).
@@ -837,6 +846,9 @@ REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, text) F
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.token_revoked() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+REVOKE ALL ON FUNCTION fraiseql.token_revoked(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.token_revoked(jsonb) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT EXECUTE ON FUNCTION fraiseql.token_revoked(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.fn_login(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_login(text, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_login(text, text) TO fraiseql_anonymous, fraiseql_authenticated;

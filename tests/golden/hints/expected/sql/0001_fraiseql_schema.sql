@@ -69,7 +69,8 @@ AS $fn$
 SELECT fraiseql.claims() ->> name
 $fn$;
 
--- The caller's subject, NULL when anonymous.
+-- The caller's subject, NULL when anonymous. Row-independent helpers read the setting themselves:
+-- each runs once per statement as an initPlan, and a nested call costs a re-plan per statement.
 CREATE OR REPLACE FUNCTION fraiseql.current_user_id()
 RETURNS text
 LANGUAGE sql
@@ -77,7 +78,7 @@ STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT NULLIF(fraiseql.claims() ->> 'sub', '')
+SELECT NULLIF(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
 $fn$;
 
 -- How the caller authenticated: 'jwt', 'api_key', or NULL.
@@ -88,7 +89,8 @@ STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT CASE WHEN fraiseql.claims() ->> 'auth' IN ('jwt', 'api_key') THEN fraiseql.claims() ->> 'auth' END
+SELECT CASE WHEN c ->> 'auth' IN ('jwt', 'api_key') THEN c ->> 'auth' END
+FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s
 $fn$;
 
 CREATE OR REPLACE FUNCTION fraiseql.is_authenticated()
@@ -98,10 +100,12 @@ STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT fraiseql.current_user_id() IS NOT NULL AND fraiseql.auth_method() IS NOT NULL
+SELECT COALESCE(NULLIF(c ->> 'sub', '') IS NOT NULL AND c ->> 'auth' IN ('jwt', 'api_key'), false)
+FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s
 $fn$;
 
 -- The caller's scopes: the normalized claims always carry a JSON array (never a space-separated string).
+-- Anonymous callers have none, whatever the claims say.
 CREATE OR REPLACE FUNCTION fraiseql.scopes()
 RETURNS text[]
 LANGUAGE sql
@@ -109,13 +113,16 @@ STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT CASE
-    WHEN fraiseql.is_authenticated() AND pg_catalog.jsonb_typeof(fraiseql.claims() -> 'scopes') = 'array'
-    THEN ARRAY(
-        SELECT s FROM pg_catalog.jsonb_array_elements_text(fraiseql.claims() -> 'scopes') AS e(s) ORDER BY 1
-    )
-    ELSE '{}'::text[]
-END
+SELECT ARRAY(
+    SELECT e.x
+    FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s,
+         pg_catalog.jsonb_array_elements_text(
+             CASE WHEN NULLIF(s.c ->> 'sub', '') IS NOT NULL AND s.c ->> 'auth' IN ('jwt', 'api_key')
+                       AND pg_catalog.jsonb_typeof(s.c -> 'scopes') = 'array'
+                  THEN s.c -> 'scopes' ELSE '[]'::jsonb END
+         ) AS e(x)
+    ORDER BY 1
+)
 $fn$;
 
 -- Whether the caller holds `required` (e.g. 'write:posts'); a granted 'write:*' covers every 'write:…'.
@@ -135,6 +142,25 @@ SELECT EXISTS (
 )
 $fn$;
 
+-- The request's claims if the caller is authenticated (and, with revocation, the token is not revoked);
+-- otherwise it raises. The guards below build on it: the claims are read and parsed once per guard.
+CREATE OR REPLACE FUNCTION fraiseql.authenticated_claims()
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = ''
+AS $fn$
+DECLARE
+    c jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+BEGIN
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key') THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
+    END IF;
+    RETURN c;
+END
+$fn$;
+
 -- Guards: each returns true or raises a SQLSTATE the manifest maps to 401/403. Called as
 -- (SELECT fraiseql.require_…()) in a view's WHERE, they run once, before any row is read.
 CREATE OR REPLACE FUNCTION fraiseql.require_authenticated()
@@ -144,9 +170,7 @@ STABLE
 SET search_path = ''
 AS $fn$
 BEGIN
-    IF NOT fraiseql.is_authenticated() THEN
-        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
-    END IF;
+    PERFORM fraiseql.authenticated_claims();
     RETURN true;
 END
 $fn$;
@@ -157,9 +181,15 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = ''
 AS $fn$
+DECLARE
+    c jsonb := fraiseql.authenticated_claims();
 BEGIN
-    PERFORM fraiseql.require_authenticated();
-    IF NOT fraiseql.has_scope(required) THEN
+    IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
+        WHERE g.s = required
+           OR (pg_catalog.right(g.s, 2) = ':*'
+               AND pg_catalog.split_part(required, ':', 1) = pg_catalog.split_part(g.s, ':', 1))
+    ) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT403',
             MESSAGE = pg_catalog.format('missing scope %s', required);
     END IF;
@@ -174,8 +204,7 @@ STABLE
 SET search_path = ''
 AS $fn$
 BEGIN
-    PERFORM fraiseql.require_authenticated();
-    IF fraiseql.auth_method() IS DISTINCT FROM 'api_key' THEN
+    IF fraiseql.authenticated_claims() ->> 'auth' IS DISTINCT FROM 'api_key' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT406',
             MESSAGE = 'this operation requires an API key';
     END IF;
@@ -197,6 +226,8 @@ REVOKE ALL ON FUNCTION fraiseql.scopes() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.scopes() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.has_scope(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.has_scope(text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+REVOKE ALL ON FUNCTION fraiseql.authenticated_claims() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fraiseql.authenticated_claims() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.require_authenticated() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.require_authenticated() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.require_scope(text) FROM PUBLIC;
