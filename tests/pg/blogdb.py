@@ -55,9 +55,13 @@ class Blog:
         return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm=algorithm)
 
 
-def build_blog(tmp: Path, pg_url: str, toml_extra: str = "", files: dict[str, str] | None = None) -> Blog:
+def build_blog(
+    tmp: Path, pg_url: str, toml_extra: str = "", files: dict[str, str] | None = None, toml_replace: str | None = None
+) -> Blog:
     project = tmp / "blog"
     shutil.copytree(REPO / "examples" / "blog", project, ignore=shutil.ignore_patterns("build"))
+    if toml_replace is not None:
+        (project / "fraiseql.toml").write_text(toml_replace, encoding="utf-8")
     for name, content in (files or {}).items():
         (project / name).write_text(content, encoding="utf-8")
     if toml_extra:

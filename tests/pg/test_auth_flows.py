@@ -116,3 +116,17 @@ def test_a_tampered_or_unknown_api_key_is_401(blog: Blog) -> None:
     for bad in (key[:-1] + ("0" if key[-1] != "0" else "1"), "fql_0000_0000", "", "'; SELECT 1; --"):
         result = blog.run("reports", api_key=bad)
         assert isinstance(result, ExecutionError) and result.http == 401, bad
+
+
+@pytest.mark.parametrize(
+    "hostile", ["' OR '1'='1", "alice@example.com'--", "'; UPDATE tb_user SET scopes = '{admin:*}'; --"]
+)
+def test_sql_in_login_arguments_is_inert(blog: Blog, hostile: str) -> None:
+    for email, password in ((hostile, "x"), ("alice@example.com", hostile)):
+        result = login(blog, email, password)
+        assert isinstance(result, ExecutionError) and result.code in ("INVALID_CREDENTIALS", "LOCKED_OUT")
+    key = blog.run("createApiKey", blog.token(ALICE, "read:posts"), name=hostile, scopes=["read:posts"])
+    assert key["name"] == hostile
+    assert blog.admin.execute("SELECT scopes FROM tb_user WHERE id = %s", (ALICE,)).fetchone() == (
+        ["read:posts", "write:posts"],
+    )
