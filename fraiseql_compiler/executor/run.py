@@ -229,6 +229,18 @@ def _flow_role(
     raise ExecutionError(401, "UNAUTHENTICATED", "authentication required")
 
 
+def _check_revocation(conn: Any, manifest: dict[str, Any], claims: dict[str, Any]) -> None:
+    """Every authenticated request, guarded or not: the database guards cover guarded operations, and a
+    runtime must not serve even a public one to a revoked token."""
+    revocation = manifest["config"]["security"]["token_revocation"]
+    if not revocation["enabled"] or not claims:
+        return
+    if revocation["require_jti"] and claims.get("auth") == "jwt" and not claims.get("jti"):
+        raise unauthenticated("the token has no jti claim")
+    if conn.execute("SELECT fraiseql.token_revoked()").fetchone()[0]:
+        raise ExecutionError(401, "TOKEN_REVOKED", "the token has been revoked", "PT402")
+
+
 def _in_transaction(
     conn: Any,
     manifest: dict[str, Any],
@@ -245,6 +257,7 @@ def _in_transaction(
         if role != manifest["database"]["roles"]["authenticator"]:
             conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
         conn.execute("SELECT set_config(%s, %s, true)", (manifest["database"]["claims_setting"], dumps(claims)))
+        _check_revocation(conn, manifest, claims)
         if kind == "queries":
             return _query(conn, op, args)
         if op["executes"]["kind"] == "auth_function":

@@ -130,3 +130,14 @@ def test_sql_in_login_arguments_is_inert(blog: Blog, hostile: str) -> None:
     assert blog.admin.execute("SELECT scopes FROM tb_user WHERE id = %s", (ALICE,)).fetchone() == (
         ["read:posts", "write:posts"],
     )
+
+
+def test_a_revoked_token_cannot_call_even_a_public_query(blog: Blog) -> None:
+    token = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    assert blog.run("me", token)["id"] == ALICE
+    assert blog.run("logout", token) is True
+    after = blog.run("me", token)  # `me` has no guard: the runtime's own revocation check refuses it
+    assert isinstance(after, ExecutionError) and after.code == "TOKEN_REVOKED"
+    no_jti = blog.token(ALICE, jti=None)
+    refused = blog.run("me", no_jti)
+    assert isinstance(refused, ExecutionError) and refused.http == 401

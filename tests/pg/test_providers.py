@@ -158,3 +158,36 @@ def test_hs256_token_claiming_a_provider_issuer_is_rejected(blog: Blog) -> None:
 def test_provider_token_without_jti_is_rejected_when_revocation_requires_it(blog: Blog, keys: dict[str, Any]) -> None:
     result = blog.run("myPosts", auth0_token(keys, ALICE, "write:posts", jti=None))
     assert isinstance(result, ExecutionError) and result.http == 401
+
+
+def test_role_rules_choose_the_api_role(tmp_path: Path, pg_url: str, keys: dict[str, Any]) -> None:
+    # A token whose namespaced roles claim contains "auditor" gets the extra role fraiseql_auditor, which
+    # the schema grants read access to every post (drafts included); other tokens stay "authenticated".
+    toml = f"""
+[database.roles]
+extra = ["fraiseql_auditor"]
+
+[[security.providers]]
+name = "auth0"
+kind = "auth0"
+issuer = "{AUTH0}"
+jwks_file = "auth0-jwks.json"
+audience = "https://api.example.com"
+role_rules = [{{ role = "fraiseql_auditor", claim = "https://example.com/roles", contains = "auditor" }}]
+"""
+    schema = (Path(__file__).resolve().parents[2] / "examples" / "blog" / "schema.py").read_text()
+    schema = schema.replace(
+        '"api_key": fraiseql.access(read="published AND {scope:read:posts}"),',
+        '"api_key": fraiseql.access(read="published AND {scope:read:posts}"),\n'
+        '        "fraiseql_auditor": fraiseql.access(read="true"),',
+    )
+    files = {"auth0-jwks.json": json.dumps(keys["auth0_jwks"]), "schema.py": schema}
+    db = build_blog(tmp_path, pg_url, toml, files)
+    try:
+        auditor = auth0_token(keys, ALICE, "read:posts", **{"https://example.com/roles": ["auditor", "x"]})
+        editor = auth0_token(keys, ALICE, "read:posts")
+        all_posts = sorted(p["title"] for p in db.run("posts", auditor))
+        assert all_posts == ["Bob here", "Hello"]  # Bob's draft too: the auditor role's policy
+        assert sorted(p["title"] for p in db.run("posts", editor)) == ["Hello"]
+    finally:
+        db.admin.close()
