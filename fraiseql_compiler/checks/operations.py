@@ -112,10 +112,11 @@ def check_query_arguments(schema: Schema) -> list[Diagnostic]:
     from fraiseql_compiler.bindings import query_bindings
 
     out = []
+    columns = view_columns(schema)
     for q in schema.queries:
         if not q.sql_source or _bad_id_arg(schema, q):
             continue  # nothing to bind, or FQL205 already says what is wrong with the arguments
-        for problem in query_bindings(schema, q)[1]:
+        for problem in query_bindings(schema, q, columns)[1]:
             out.append(
                 error(
                     "FQL214",

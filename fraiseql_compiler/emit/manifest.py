@@ -8,6 +8,7 @@ from typing import Any
 
 from fraiseql_compiler import __version__
 from fraiseql_compiler.emit.artifacts import Artifact
+from fraiseql_compiler.checks.views import view_columns
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.errors import Span
 from fraiseql_compiler.ir import Argument, Auth, Field, Mutation, Query, Schema, TypeRef
@@ -72,11 +73,11 @@ def _auth(auth: Auth) -> dict[str, Any]:
     return {"authenticated": auth.authenticated, "scopes": list(auth.scopes), "api_key": auth.api_key}
 
 
-def _query_executes(schema: Schema, q: Query, ctx: SqlContext) -> dict[str, Any]:
+def _query_executes(schema: Schema, q: Query, ctx: SqlContext, columns: dict[str, dict[str, str]]) -> dict[str, Any]:
     from fraiseql_compiler.bindings import query_bindings
     from fraiseql_compiler.emit.api_objects import api_relation, param_types
 
-    bound, _ = query_bindings(schema, q)
+    bound, _ = query_bindings(schema, q, columns)
     function = q.row_filter is not None and bool(q.row_filter.params)
     return {
         "kind": "function" if function else "view",
@@ -125,6 +126,7 @@ def _role_name(ctx: SqlContext, key: str) -> str:
 
 def manifest_data(schema: Schema, config: dict[str, Any], ctx: SqlContext, artifacts: list[Artifact]) -> dict[str, Any]:
     default_schema = ctx.default_schema
+    columns = view_columns(schema)
     scalars = sorted({str(ref.named().name) for ref in _all_refs(schema) if ref.named().kind == "scalar"})
     data: dict[str, Any] = {
         "format_version": MANIFEST_FORMAT,
@@ -193,7 +195,7 @@ def manifest_data(schema: Schema, config: dict[str, Any], ctx: SqlContext, artif
                     else None
                 ),
                 "auth": _auth(q.auth),
-                "executes": _query_executes(schema, q, ctx),
+                "executes": _query_executes(schema, q, ctx, columns),
                 "source": _source(q.span),
             }
             for q in schema.queries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -187,5 +188,9 @@ class Schema(Model):
     def operations(self) -> tuple[Query | Mutation, ...]:
         return (*self.queries, *self.mutations)
 
+    @cached_property
+    def _types_by_name(self) -> dict[str, ObjectType]:
+        return {t.name: t for t in self.types}
+
     def object_type(self, name: str) -> ObjectType | None:
-        return next((t for t in self.types if t.name == name), None)
+        return self._types_by_name.get(name)
