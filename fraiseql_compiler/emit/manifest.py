@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from fraiseql_compiler import __version__
-from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.checks.views import view_columns
+from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.errors import Span
 from fraiseql_compiler.ir import Argument, Auth, Field, Mutation, Query, Schema, TypeRef
