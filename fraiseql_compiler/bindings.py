@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from fraiseql_compiler.checks.views import view_columns
+from fraiseql_compiler.checks.views import source_columns, view_columns
 from fraiseql_compiler.ir import Argument, Query, Schema
 
 BindKind = Literal["param", "filter", "limit", "offset"]
@@ -26,20 +26,12 @@ class Unbound:
     reason: str
 
 
-def _source_columns(schema: Schema, q: Query, columns: dict[str, dict[str, str]]) -> set[str] | None:
-    """Columns of the query's source when the compiler generated it; None for the user's own views."""
-    target = schema.object_type(str(q.returns.named().name))
-    if target is None or target.view is None or q.sql_source.rpartition(".")[2] != target.view.rpartition(".")[2]:
-        return None
-    return set(columns.get(target.name, {}))
-
-
 def query_bindings(
     schema: Schema, q: Query, all_columns: dict[str, dict[str, str]] | None = None
 ) -> tuple[list[Binding], list[Unbound]]:
     """``all_columns`` is ``view_columns(schema)``: pass it when binding many queries (it is O(schema))."""
     params = q.row_filter.params if q.row_filter else ()
-    columns = _source_columns(schema, q, all_columns if all_columns is not None else view_columns(schema))
+    columns = source_columns(schema, q, all_columns if all_columns is not None else view_columns(schema))
     bound: list[Binding] = []
     unbound: list[Unbound] = []
     for a in q.arguments:

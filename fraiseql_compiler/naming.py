@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# The scope grammar: action:resource, e.g. read:posts, admin:*, write:reports/daily
+SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 # PostgreSQL reserved key words (and those that need quoting as column names); from the manual's

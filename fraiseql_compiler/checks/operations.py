@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from fraiseql_compiler.checks.views import view_columns
+from fraiseql_compiler.checks.views import source_columns, view_columns
 from fraiseql_compiler.errors import Diagnostic, did_you_mean, error
 from fraiseql_compiler.ir import Query, Schema
-
-SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$")
+from fraiseql_compiler.naming import SCOPE_RE
 
 
 def check_sql_sources(schema: Schema) -> list[Diagnostic]:
@@ -74,24 +71,13 @@ def check_scopes(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def _filter_columns(schema: Schema, q: Query, columns: dict[str, dict[str, str]]) -> set[str] | None:
-    """Columns a row_filter may use: those of a generated view; None when the source is the user's own."""
-    target = schema.object_type(str(q.returns.named().name))
-    if target is None or target.view is None:
-        return None
-    view = target.view.rpartition(".")[2]
-    if q.sql_source.rpartition(".")[2] != view:
-        return None
-    return set(columns[target.name])
-
-
 def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
     out = []
     all_columns = view_columns(schema)
     for q in schema.queries:
         if q.row_filter is None:
             continue
-        columns = _filter_columns(schema, q, all_columns)
+        columns = source_columns(schema, q, all_columns)
         if columns is None:
             continue
         for use in q.row_filter.columns:

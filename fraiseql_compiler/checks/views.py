@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fraiseql_compiler.errors import Diagnostic, error
-from fraiseql_compiler.ir import ObjectType, Schema
+from fraiseql_compiler.ir import ObjectType, Query, Schema
 
 
 def view_dependencies(schema: Schema) -> dict[str, list[str]]:
@@ -57,6 +57,15 @@ def view_columns(schema: Schema) -> dict[str, dict[str, str]]:
             columns.setdefault(key, key)
         out[t.name] = columns
     return out
+
+
+def source_columns(schema: Schema, q: Query, columns: dict[str, dict[str, str]]) -> set[str] | None:
+    """Columns of a query's source when the compiler generated it (``columns`` is ``view_columns``);
+    None for a view of the user's own, whose columns the compiler cannot know."""
+    target = schema.object_type(str(q.returns.named().name))
+    if target is None or target.view is None or q.sql_source.rpartition(".")[2] != target.view.rpartition(".")[2]:
+        return None
+    return set(columns.get(target.name, {}))
 
 
 def _cycle(deps: dict[str, list[str]]) -> list[str] | None:

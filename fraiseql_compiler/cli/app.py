@@ -87,7 +87,7 @@ def build(
 ) -> None:
     """Compile the schema into build/: fraiseql.manifest.json, schema.graphql and sql/*.sql."""
     from fraiseql_compiler import api
-    from fraiseql_compiler.project import resolve_project
+    from fraiseql_compiler.project import display_path, resolve_project
     from fraiseql_compiler.render import format_all
 
     cwd = Path.cwd()
@@ -96,7 +96,7 @@ def build(
     console = _console()
     if result.warnings:
         _console(stderr=True).print(format_all(result.warnings, root))
-    where = _display(result.out, cwd)
+    where = display_path(result.out, cwd)
     if check:
         if result.stale:
             console.print(f"[bold red]stale[/]: {len(result.stale)} file(s) in {where} differ from a fresh build:")
@@ -111,25 +111,19 @@ def build(
         console.print(f"  {where}/{artifact.path}", markup=False)
 
 
-def _display(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix() or "."
-    except ValueError:
-        return str(path)
-
-
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the project (default: here).")] = Path("."),
     name: Annotated[str | None, typer.Option(help="Project name (default: the directory name).")] = None,
 ) -> None:
     """Scaffold a project: schema.py, fraiseql.toml and a .gitignore entry for build/."""
+    from fraiseql_compiler.project import display_path
     from fraiseql_compiler.scaffold import scaffold
 
     cwd = Path.cwd()
     created = guarded(cwd, lambda: scaffold(directory, name))
     for path in created:
-        typer.echo(f"created {_display(path, cwd)}")
+        typer.echo(f"created {display_path(path, cwd)}")
     typer.echo("next: fraiseql build" + ("" if directory == Path(".") else f" {directory}"))
 
 

@@ -19,9 +19,8 @@ from pydantic import (
 from fraiseql_compiler.config.base import Section, check_url, no_reference, problem, refused, validate_also
 from fraiseql_compiler.config.envref import EnvStr, static_value, to_json
 from fraiseql_compiler.config.providers import Provider
+from fraiseql_compiler.naming import SCOPE_RE
 
-# The scope grammar of @requires_scope (fraiseql_compiler.checks.operations.SCOPE_RE).
-SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$")
 _HEADER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _KEY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")

@@ -318,14 +318,15 @@ class Builder:
         resolved = self._resolve(fn.__annotations__["return"], fn.__module__, span, "output")
         return resolved[0] if resolved else None
 
-    def _table_column_types(self, t: ObjectType, types: dict[str, ObjectType]) -> dict[str, str]:
-        """Table column → PostgreSQL type, as far as the fields tell (scalars, and embedded objects' keys)."""
+    def _column_types(self, t: ObjectType, types: dict[str, ObjectType], *, view: bool) -> dict[str, str]:
+        """Column → PostgreSQL type, as far as the fields tell (scalars, and embedded objects' keys): named
+        as in the generated view (``view``, for row filters) or as in the table (for policies)."""
         out: dict[str, str] = {}
         for f in t.fields:
             if f.column is None:
                 continue
             if f.type.kind in ("scalar", "enum") and f.type.sql_type:
-                out.setdefault(f.column, f.type.sql_type)
+                out.setdefault(f.name if view else f.column, f.type.sql_type)
             elif f.type.kind == "object" and (embedded := types.get(str(f.type.name))):
                 key = next((k for k in embedded.fields if k.name == "id"), None)
                 if key is not None and key.type.sql_type:
@@ -335,7 +336,7 @@ class Builder:
     def _policies(self, t: ObjectType, spec: TypeSpec, types: dict[str, ObjectType]) -> tuple[Policy, ...]:
         from fraiseql_compiler.predicate import PredicateError, parse_predicate
 
-        column_types = self._table_column_types(t, types)
+        column_types = self._column_types(t, types, view=False)
         policies: list[Policy] = []
         for role, rules in spec.access or ():
             loc = rules.location or spec.location
@@ -386,16 +387,7 @@ class Builder:
             self.diagnostics.append(error(exc.code, exc.message, span, exc.hint))
             return None
         target = types.get(str(returns.named().name))
-        column_types = {}
-        if target is not None:
-            for f in target.fields:
-                if f.type.kind in ("scalar", "enum") and f.type.sql_type:
-                    column_types[f.name] = f.type.sql_type
-                elif f.type.kind == "object" and f.column and (embedded := types.get(str(f.type.name))):
-                    # the key column of an embedded object has the type of that object's id
-                    key = next((k for k in embedded.fields if k.name == "id"), None)
-                    if key is not None and key.type.sql_type:
-                        column_types.setdefault(f.column, key.type.sql_type)
+        column_types = self._column_types(target, types, view=True) if target is not None else {}
         arg_types = {a.name: a.type.sql_type for a in args if a.type.kind in ("scalar", "enum") and a.type.sql_type}
         sql, params = predicate.to_sql(column_types=column_types, arg_types=arg_types)
         columns = tuple(
