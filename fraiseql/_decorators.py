@@ -68,17 +68,20 @@ def _line_of(frame: FrameType) -> int:
     if registry is None:
         return frame.f_lineno
     code = frame.f_code
-    # keyed by id: hashing a code object hashes its bytecode (the module stays alive during the build)
-    table = registry.line_tables.get(id(code))
-    if table is None:
+    # Keyed by id because hashing a code object hashes its bytecode. The entry holds the code object
+    # itself: a module's top-level code is freed after its import, and without that reference the next
+    # module's code could reuse the address and read this module's line numbers.
+    entry = registry.line_tables.get(id(code))
+    if entry is None or entry[0] is not code:
         starts: list[int] = []
         lines: list[int | None] = []
         for start, _end, line in code.co_lines():
             starts.append(start)
             lines.append(line)
-        table = registry.line_tables[id(code)] = (starts, lines)
-    index = bisect.bisect_right(table[0], frame.f_lasti) - 1
-    line = table[1][index] if index >= 0 else None
+        entry = registry.line_tables[id(code)] = (code, starts, lines)
+    _, starts, lines = entry
+    index = bisect.bisect_right(starts, frame.f_lasti) - 1
+    line = lines[index] if index >= 0 else None
     return line if line is not None else frame.f_lineno
 
 

@@ -33,8 +33,8 @@ class Registry:
     # functions that carry an auth decorator; checked at the end for ones that never became operations
     auth_targets: list[tuple[object, Location]] = field(default_factory=list)
     _index: dict[tuple[str, str], Entry] = field(default_factory=dict)
-    # id(code object) → (bytecode start offsets, line numbers); see fraiseql._decorators.caller_location
-    line_tables: dict[int, tuple[list[int], list[int | None]]] = field(default_factory=dict)
+    # id(code object) → (the code object, bytecode start offsets, line numbers): see _decorators._line_of
+    line_tables: dict[int, tuple[object, list[int], list[int | None]]] = field(default_factory=dict)
 
     def add(self, namespace: str, name: str, obj: object, location: Location) -> None:
         entry = Entry(namespace, name, obj, location)

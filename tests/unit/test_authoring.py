@@ -213,3 +213,25 @@ def test_authoring_package_imports_only_the_standard_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_decorator_lines_are_right_across_many_modules(tmp_path: object) -> None:
+    # A module's top-level code object is freed after import, and a new one can reuse its address: the
+    # line-table cache must never give one module's line numbers to another.
+    from pathlib import Path
+
+    from fraiseql_compiler.loader import isolated_imports, load
+
+    root = Path(str(tmp_path))
+    for i in range(40):
+        padding = "\n" * (i % 7)
+        (root / f"m{i}.py").write_text(
+            f"import fraiseql\n{padding}\n@fraiseql.type(name='T{i}')\nclass T{i}:\n    x: int\n"
+        )
+    files = sorted(root.glob("m*.py"), key=lambda p: int(p.stem[1:]))
+    with isolated_imports(root):
+        result = load(files, root)
+    assert not result.diagnostics
+    for entry in result.registry.entries:
+        i = int(entry.name[1:])
+        assert entry.location.line == 3 + i % 7, entry
