@@ -1,7 +1,11 @@
 """A normal (non-editable) wheel install carries the templates and builds the example.
 
-Uses a venv that sees this environment's packages (no network), and installs the project into it
-without build isolation, so the wheel is built from this checkout by hatchling.
+The nested venv sees exactly the packages of the environment running the tests (hatchling, pip, the
+dependencies), through a ``.pth`` file naming this environment's site-packages: ``system_site_packages``
+would show the *base* interpreter's packages instead, which, when the suite itself runs in a venv (the
+README's command), lack hatchling. A ``.pth`` line only appends a directory to ``sys.path``; the ``.pth``
+files inside it (the editable install of this checkout) are not processed, so the wheel installed into the
+nested venv is the one imported. No network: ``--no-index --no-build-isolation``.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -17,12 +22,23 @@ import pytest
 from tests.cases import REPO
 
 
+def _nested_venv(env_dir: Path, env: dict[str, str]) -> Path:
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, env=env, capture_output=True, text=True,
+    ).stdout.strip()
+    ours = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (Path(site) / "_outer_environment.pth").write_text("".join(f"{p}\n" for p in ours), encoding="utf-8")
+    return python
+
+
 @pytest.mark.slow
 def test_wheel_install_builds_the_example(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)  # ensurepip: offline
-    python = env_dir / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    python = _nested_venv(env_dir, env)
     source = tmp_path / "src"  # a copy, so the build leaves nothing in the checkout
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".*"))
     subprocess.run(
