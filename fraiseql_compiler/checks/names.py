@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fraiseql_compiler.errors import Diagnostic, Span, error
 from fraiseql_compiler.ir import Field, Schema
-from fraiseql_compiler.naming import IDENT_RE, split_qualified
+from fraiseql_compiler.naming import IDENT_RE
+from fraiseql_compiler.sql.quoting import split_qualified
 
 
 def _identifier_problem(value: str) -> str | None:

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictStr, ValidationError, ValidatorFunctionWrapHandler
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from fraiseql_compiler.naming import IDENT_RE, RESERVED
+from fraiseql_compiler.naming import IDENT_RE
+from fraiseql_compiler.sql.quoting import QUOTED_KEYWORDS
 
 Key = tuple[str | int, ...]
 
@@ -96,7 +97,7 @@ _NOT_ROLES = frozenset({"postgres", "public", "none", "current_user", "session_u
 
 def role_name(value: str) -> str:
     sql_ident(value)
-    if value in _NOT_ROLES or value.startswith("pg_") or value in RESERVED:
+    if value in _NOT_ROLES or value.startswith("pg_") or value in QUOTED_KEYWORDS:
         raise problem(
             f'"{value}" cannot be an API role name: postgres, public, none, reserved words and pg_* names '
             "belong to PostgreSQL",

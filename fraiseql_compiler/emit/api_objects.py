@@ -12,7 +12,7 @@ from __future__ import annotations
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Auth, Mutation, Query, Schema
-from fraiseql_compiler.naming import qualify, quote_ident, sql_literal
+from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal
 
 
 def api_relation(name: str, ctx: SqlContext) -> str:
@@ -26,7 +26,7 @@ def guards(auth: Auth) -> list[str]:
         calls.append("fraiseql.require_authenticated()")
     if auth.api_key:
         calls.append("fraiseql.require_api_key()")
-    calls += [f"fraiseql.require_scope({sql_literal(s)})" for s in auth.scopes]
+    calls += [f"fraiseql.require_scope({quote_literal(s)})" for s in auth.scopes]
     return calls
 
 

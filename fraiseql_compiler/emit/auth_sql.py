@@ -23,7 +23,7 @@ from typing import Any
 
 from fraiseql_compiler.emit.context import Role, SqlContext
 from fraiseql_compiler.emit.templates import render
-from fraiseql_compiler.naming import quote_ident, split_qualified, sql_literal
+from fraiseql_compiler.sql.quoting import quote_ident, quote_literal, split_qualified
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 # bcrypt salt characters (./A-Za-z0-9); the salt of the dummy hash is fixed, so the file is deterministic.
@@ -169,17 +169,17 @@ class LoginTable:
         )
         return cls(
             table=table,
-            literal=sql_literal(table),
+            literal=quote_literal(table),
             id=quote_ident(settings.id_column),
             identifier=quote_ident(settings.identifier_column),
             password_hash=quote_ident(settings.password_hash_column),
             scopes=quote_ident(settings.scopes_column),
-            columns_literal="ARRAY[" + ", ".join(sql_literal(c) for c in raw) + "]",
-            password_hash_literal=sql_literal(settings.password_hash_column),
-            scopes_literal=sql_literal(settings.scopes_column),
+            columns_literal="ARRAY[" + ", ".join(quote_literal(c) for c in raw) + "]",
+            password_hash_literal=quote_literal(settings.password_hash_column),
+            scopes_literal=quote_literal(settings.scopes_column),
             id_type=f"{table}.{quote_ident(settings.id_column)}%TYPE",
-            drop_owner_policy=sql_literal(f"DROP POLICY IF EXISTS fqlauth_owner ON {table}"),
-            create_owner_policy=sql_literal(
+            drop_owner_policy=quote_literal(f"DROP POLICY IF EXISTS fqlauth_owner ON {table}"),
+            create_owner_policy=quote_literal(
                 f"CREATE POLICY fqlauth_owner ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)"
             ),
         )
@@ -210,8 +210,8 @@ def emit_auth_sql(ctx: SqlContext) -> str:
         "roles": ctx.roles,
         "states": ctx.states,
         "revocation": ctx.revocation,
-        "dummy_salt": sql_literal(f"$2a${settings.bcrypt_cost:02d}${_DUMMY_SALT}"),
-        "api_key_prefix": sql_literal(settings.api_key_prefix),
+        "dummy_salt": quote_literal(f"$2a${settings.bcrypt_cost:02d}${_DUMMY_SALT}"),
+        "api_key_prefix": quote_literal(settings.api_key_prefix),
         "api_key_prefix_length": len(settings.api_key_prefix),
     }
     grants = [(signature, _grantees(ctx, keys)) for signature, keys in GRANTS]

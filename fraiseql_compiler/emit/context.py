@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fraiseql_compiler.naming import quote_ident, sql_literal
-from fraiseql_compiler.sqlstates import SQLSTATES
+from fraiseql_compiler.sql.quoting import quote_ident, quote_literal
+from fraiseql_compiler.sql.sqlstates import SQLSTATES
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Role:
 
     @property
     def literal(self) -> str:
-        return sql_literal(self.name)
+        return quote_literal(self.name)
 
 
 @dataclass(frozen=True)

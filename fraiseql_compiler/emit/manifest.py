@@ -12,9 +12,9 @@ from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.errors import Span
 from fraiseql_compiler.ir import Argument, Auth, Field, Mutation, Query, Schema, TypeRef
-from fraiseql_compiler.naming import qualify
 from fraiseql_compiler.scalars import BY_GRAPHQL
-from fraiseql_compiler.sqlstates import SQLSTATES
+from fraiseql_compiler.sql.quoting import qualify
+from fraiseql_compiler.sql.sqlstates import SQLSTATES
 
 MANIFEST_FILE = "fraiseql.manifest.json"
 MANIFEST_FORMAT = 1

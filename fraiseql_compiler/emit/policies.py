@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import ObjectType, Schema
-from fraiseql_compiler.naming import qualify, quote_ident, split_qualified, sql_literal
+from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal, split_qualified
 
 # access action → SQL command, and which clauses it takes: UPDATE checks both the rows it may touch
 # (USING) and what they may become (WITH CHECK).
@@ -57,8 +57,8 @@ def render_table_security(t: ObjectType, ctx: SqlContext) -> str:
         source=f"{t.span.file}:{t.span.line}",
         table=qualify(t.table, ctx.default_schema),
         view=qualify(t.view, ctx.default_schema),
-        schema_literal=sql_literal(schema_name or ctx.default_schema),
-        table_literal=sql_literal(table_name),
+        schema_literal=quote_literal(schema_name or ctx.default_schema),
+        table_literal=quote_literal(table_name),
         policies=policies,
         writes=writes,
         all_roles=ctx.roles.api_idents,

@@ -10,7 +10,7 @@ from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
-from fraiseql_compiler.naming import qualify, quote_ident, sql_literal
+from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal
 
 # jsonb_build_object takes at most 100 arguments: 50 key/value pairs per call.
 _PAIRS_PER_CALL = 50
@@ -112,7 +112,7 @@ def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: s
     for name, column in view_cols.items():
         col, alias = quote_ident(column), quote_ident(name)
         columns.append(f"t.{col}" if col == alias else f"t.{col} AS {alias}")
-    pairs = [f"{sql_literal(f.graphql_name)}, {_value(f, t, by_name, default_schema)}" for f in t.fields]
+    pairs = [f"{quote_literal(f.graphql_name)}, {_value(f, t, by_name, default_schema)}" for f in t.fields]
     calls = []
     for start in range(0, max(len(pairs), 1), _PAIRS_PER_CALL):
         chunk = pairs[start : start + _PAIRS_PER_CALL]

@@ -334,7 +334,7 @@ class Builder:
         return out
 
     def _policies(self, t: ObjectType, spec: TypeSpec, types: dict[str, ObjectType]) -> tuple[Policy, ...]:
-        from fraiseql_compiler.predicate import PredicateError, parse_predicate
+        from fraiseql_compiler.sql.predicate import PredicateError, parse_predicate
 
         column_types = self._column_types(t, types, view=False)
         policies: list[Policy] = []
@@ -372,7 +372,7 @@ class Builder:
     def _row_filter(
         self, spec: OperationSpec, returns: TypeRef, types: dict[str, ObjectType], args: tuple[Argument, ...]
     ) -> RowFilter | None:
-        from fraiseql_compiler.predicate import PredicateError, parse_predicate
+        from fraiseql_compiler.sql.predicate import PredicateError, parse_predicate
 
         text = spec.row_filter
         assert text is not None

@@ -10,15 +10,16 @@ import pglast
 import pglast.keywords
 import pytest
 
-from fraiseql_compiler import predicate as predicate_module
-from fraiseql_compiler.predicate import (
+from fraiseql_compiler.sql import predicate as predicate_module
+from fraiseql_compiler.sql.predicate import (
+    MAX_DEPTH,
     PLACEHOLDER_KINDS,
     ColumnRef,
     Placeholder,
     PredicateError,
     parse_predicate,
 )
-from fraiseql_compiler.predicate_render import QUOTED_KEYWORDS, check_type, quote_literal
+from fraiseql_compiler.sql.quoting import QUOTED_KEYWORDS, check_type, quote_literal
 
 ALL_KINDS = PLACEHOLDER_KINDS
 UUID_COLS = {"id": "uuid", "author_id": "uuid", "owner_id": "uuid"}
@@ -310,13 +311,28 @@ def test_arg_type_wins_over_column_type() -> None:
 
 def test_nesting_and_long_chains_at_the_limits_still_parse() -> None:
     limit = sys.getrecursionlimit()
-    deep = "(" * 50 + "a = 1" + ")" * 50
+    deep = "(" * MAX_DEPTH + "a = 1" + ")" * MAX_DEPTH
     assert parse_predicate(deep).to_sql() == ("a = 1", ())
-    assert parse_predicate("NOT " * 50 + "a").to_sql()[0].startswith("NOT (NOT (")
+    assert parse_predicate("NOT " * MAX_DEPTH + "a").to_sql()[0].startswith("NOT (NOT (")
     chain = " AND ".join(f"c{i} = {i}" for i in range(250))
     assert len(chain) < 4000
     assert parse_predicate(chain).to_sql()[0] == chain
     assert sys.getrecursionlimit() == limit
+
+
+def test_the_depth_limit_fits_the_default_recursion_limit_even_from_a_deep_stack() -> None:
+    """Parsing never changes the process-wide recursion limit; MAX_DEPTH leaves room for a deep caller."""
+    deep = "(" * MAX_DEPTH + "a = 1" + ")" * MAX_DEPTH  # parentheses cost the most frames
+    limit = sys.getrecursionlimit()
+
+    def nested(n: int) -> str:
+        return nested(n - 1) if n else parse_predicate(deep).to_sql()[0]
+
+    assert nested(200) == "a = 1"
+    assert sys.getrecursionlimit() == limit == 1000
+    assert _error("(" * (MAX_DEPTH + 1) + "a = 1" + ")" * (MAX_DEPTH + 1)).message.startswith(
+        "the row_filter is nested deeper than"
+    )
 
 
 def test_context_names_the_construct_in_messages() -> None:

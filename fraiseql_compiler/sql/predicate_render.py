@@ -1,7 +1,7 @@
 """Checked predicate tree and its SQL renderer.
 
 The node classes below are the *only* shapes a predicate can take once
-:func:`fraiseql_compiler.predicate.parse_predicate` has accepted it. The
+:func:`fraiseql_compiler.sql.predicate.parse_predicate` has accepted it. The
 renderer only knows these classes, so it cannot emit anything that was not
 checked: every piece of output is either a fixed keyword/operator chosen here,
 an identifier we quote ourselves, or a literal we escape ourselves.
@@ -9,42 +9,10 @@ an identifier we quote ourselves, or a literal we escape ourselves.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# PostgreSQL keywords that cannot (or should not) appear as a bare column
-# reference: RESERVED + TYPE_FUNC_NAME + COL_NAME keywords of PostgreSQL 17.
-# Quoting a lowercase name never changes which column it denotes, so
-# over-quoting is harmless; under-quoting (e.g. a column called `user`, which
-# bare means CURRENT_USER) would silently change meaning.
-_QUOTED_KEYWORDS_TEXT = """
-    all analyse analyze and any array as asc asymmetric both case cast check collate column
-    constraint create current_catalog current_date current_role current_time current_timestamp
-    current_user default deferrable desc distinct do else end except false fetch for foreign from
-    grant group having in initially intersect into lateral leading limit localtime localtimestamp
-    not null offset on only or order placing primary references returning select session_user some
-    symmetric system_user table then to trailing true union unique user using variadic when where
-    window with
-    authorization binary collation concurrently cross current_schema freeze full ilike inner is
-    isnull join left like natural notnull outer overlaps right similar tablesample verbose
-    between bigint bit boolean char character coalesce dec decimal exists extract float greatest
-    grouping inout int integer interval json json_array json_arrayagg json_exists json_object
-    json_objectagg json_query json_scalar json_serialize json_table json_value least merge_action
-    national nchar none normalize nullif numeric out overlay position precision real row setof
-    smallint substring time timestamp treat trim values varchar xmlattributes xmlconcat xmlelement
-    xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
-"""
-QUOTED_KEYWORDS = frozenset(_QUOTED_KEYWORDS_TEXT.split())
-
-_PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
-# Type names are trusted compiler output, but they are pasted after `::`, so
-# we still refuse anything that could carry more than a type name (quotes,
-# semicolons, operators, keywords such as OR).
-_TYPE_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
-_TYPE_MOD = r"(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
-_TYPE_TAIL_WORDS = frozenset({"with", "without", "time", "zone", "varying", "precision"})
-_TYPE_RE = re.compile(rf"({_TYPE_WORD}(?:\.{_TYPE_WORD})?){_TYPE_MOD}((?: {_TYPE_WORD}{_TYPE_MOD})*)(?:\[\])*\Z")
+from fraiseql_compiler.sql.quoting import check_type, quote_ident, quote_literal
 
 
 @dataclass(frozen=True)
@@ -125,29 +93,6 @@ class Between:
 Value = ColumnRef | Literal | Placeholder | Func
 Node = Value | Compare | BoolOp | Not | IsTest | InList | Like | Between
 VALUE_TYPES = (ColumnRef, Literal, Placeholder, Func)
-
-
-def quote_ident(name: str) -> str:
-    if _PLAIN_IDENT.match(name) and name not in QUOTED_KEYWORDS:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    body = value.replace("'", "''")
-    if "\\" in value:
-        # E'' strings mean the same thing whatever standard_conforming_strings
-        # is set to, so a backslash can never turn into an escape that eats
-        # the closing quote.
-        return "E'" + body.replace("\\", "\\\\") + "'"
-    return "'" + body + "'"
-
-
-def check_type(type_name: str) -> str:
-    match = _TYPE_RE.match(type_name)
-    if not match or any(w.split("(")[0].lower() not in _TYPE_TAIL_WORDS for w in match.group(2).split()):
-        raise ValueError(f"invalid PostgreSQL type name {type_name!r}")
-    return type_name
 
 
 class Renderer:

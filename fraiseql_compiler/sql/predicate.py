@@ -33,7 +33,6 @@ import bisect
 import dataclasses
 import keyword
 import re
-import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
-from fraiseql_compiler.predicate_render import (
+from fraiseql_compiler.sql.predicate_render import (
     VALUE_TYPES,
     Between,
     BoolOp,
@@ -62,7 +61,15 @@ from fraiseql_compiler.predicate_render import (
     Value,
 )
 
-__all__ = ["PLACEHOLDER_KINDS", "ColumnRef", "Placeholder", "Predicate", "PredicateError", "parse_predicate"]
+__all__ = [
+    "MAX_DEPTH",
+    "PLACEHOLDER_KINDS",
+    "ColumnRef",
+    "Placeholder",
+    "Predicate",
+    "PredicateError",
+    "parse_predicate",
+]
 
 PLACEHOLDER_KINDS = frozenset({"current_user_id", "jwt", "arg", "scope"})
 DEFAULT_ALLOWED = frozenset({"current_user_id", "jwt", "arg"})
@@ -70,7 +77,9 @@ ALLOWED_FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
     {"coalesce": (1, 100), "length": (1, 1), "lower": (1, 1), "now": (0, 0), "trim": (1, 1), "upper": (1, 1)}
 )
 MAX_LENGTH = 4000
-MAX_DEPTH = 50
+# sqlglot's recursive descent takes ~21 frames per parenthesis level (~10 per NOT): 32 levels stay well
+# inside Python's default recursion limit of 1000, which the compiler never changes (it is process-wide).
+MAX_DEPTH = 32
 SYNTAX, BAD_PLACEHOLDER = "FQL209", "FQL210"
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -505,18 +514,14 @@ class _Converter:
         starts = [0]
         for part in parts[:-1]:
             starts.append(starts[-1] + len(part) + 1)
-        limit = sys.getrecursionlimit()
-        # sqlglot's recursive descent uses ~21 frames per parenthesis level;
-        # MAX_DEPTH levels need more than the default limit of 1000.
-        sys.setrecursionlimit(max(limit, 8000))
         try:
             tree = sqlglot.parse_one(" ".join(parts), read="postgres")
         except ParseError as e:
             raise self.parse_error(e, starts) from None
-        except (SqlglotError, RecursionError):
+        except RecursionError:  # only from a caller already deep in its own stack: MAX_DEPTH fits the default
+            raise self.err(f"the {self.ctx} is nested too deeply", 0, len(self.text)) from None
+        except SqlglotError:
             raise self.err(f"could not parse the {self.ctx}", 0, len(self.text)) from None
-        finally:
-            sys.setrecursionlimit(limit)
         if not isinstance(tree, exp.Expression):
             raise self.err(f"could not parse the {self.ctx}", 0, len(self.text))
         result = self.cond(tree)
