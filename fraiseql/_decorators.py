@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 from fraiseql._registry import current_registry
 from fraiseql._spec import (
     ACCESS_ACTIONS,
+    AUTH_FLOWS,
     PENDING_AUTH_ATTR,
     SPEC_ATTR,
     AccessSpec,
@@ -37,16 +38,6 @@ INPUT_OPTIONS = ("name", "description")
 ENUM_OPTIONS = ("name", "description")
 QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
 MUTATION_OPTIONS = ("function", "name", "description", "auth_flow")
-# The auth functions a mutation can bind to; the guide's mutation names pick theirs by convention.
-AUTH_FLOWS = (
-    "login",
-    "refresh_token",
-    "oauth_callback",
-    "create_api_key",
-    "revoke_token",
-    "revoke_all",
-    "revoke_api_key",
-)
 FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason")
 
 
@@ -164,13 +155,29 @@ def _check_access(decorator: str, value: object, loc: Location) -> None:
         )
 
 
+# The keyword a positional string most likely meant, per decorator.
+_LIKELY_KEYWORD = {
+    "fraiseql.type": "table",
+    "fraiseql.query": "sql_source",
+    "fraiseql.mutation": "function",
+    "fraiseql.field": "name",
+    "fraiseql.access": "read",
+}
+
+
 def _positional_misuse(decorator: str, target: object, loc: Location) -> AuthoringError:
+    import json
+
+    keyword = _LIKELY_KEYWORD.get(decorator, "name")
+    shown = json.dumps(target) if isinstance(target, str) and len(target) <= 40 else '"..."'
+    call = decorator if decorator in ("fraiseql.field", "fraiseql.access") else f"@{decorator}"
+    bare = "" if call == decorator else f", or bare {call}"
     return AuthoringError(
-        "FQL102",
-        f"@{decorator} takes keyword options only, got a positional {_kind(target)}",
+        "FQL110",
+        f"{call} takes keyword options only, got a positional {_kind(target)}",
         file=loc.file,
         line=loc.line,
-        hint=f'write @{decorator}(name="...") with keywords, or bare @{decorator}',
+        hint=f"write {call}({keyword}={shown}){bare}",
     )
 
 
@@ -382,7 +389,7 @@ def middleware(fn: F, /) -> F:
     return fn
 
 
-def field(**options: Any) -> FieldOptions:
+def field(*positional: Any, **options: Any) -> FieldOptions:
     """Per-field options, used through ``typing.Annotated``::
 
     title: Annotated[str, fraiseql.field(description="Headline", column="headline")]
@@ -390,11 +397,13 @@ def field(**options: Any) -> FieldOptions:
     posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
     """
     loc = caller_location()
+    if positional:
+        raise _positional_misuse("fraiseql.field", positional[0], loc)
     _check_options("fraiseql.field", options, FIELD_OPTIONS, loc)
     return FieldOptions(location=loc, **options)
 
 
-def access(**rules: Any) -> AccessSpec:
+def access(*positional: Any, **rules: Any) -> AccessSpec:
     """Row-level security for one API role of a table-backed type: a predicate per action over the
     table's columns, with ``{current_user_id}``, ``{jwt:<claim>}`` and ``{scope:<name>}``. An action left
     out is denied; the policies are enforced by PostgreSQL, whatever the runtime does::
@@ -411,6 +420,8 @@ def access(**rules: Any) -> AccessSpec:
         class Post: ...
     """
     loc = caller_location()
+    if positional:
+        raise _positional_misuse("fraiseql.access", positional[0], loc)
     _check_options("fraiseql.access", rules, ACCESS_OPTIONS, loc)
     return AccessSpec(location=loc, **rules)
 
@@ -472,7 +483,7 @@ def requires_scope(*scopes: str) -> Callable[[F], F]:
     loc = caller_location()
     if not scopes or any(callable(s) for s in scopes):
         raise AuthoringError(
-            "FQL102",
+            "FQL111",
             "@requires_scope needs at least one scope string",
             file=loc.file,
             line=loc.line,

@@ -51,6 +51,20 @@ class FieldOptions:
 
 ACCESS_ACTIONS = ("read", "insert", "update", "delete")
 
+# The generated auth functions a mutation can bind to with ``auth_flow=``, and the mutation names that bind
+# by convention (the authentication guide's names). The compiler describes each flow
+# (fraiseql_compiler.analysis.authflows.FLOWS); a test keeps the two equal.
+AUTH_FLOWS = (
+    "login",
+    "refresh_token",
+    "oauth_callback",
+    "create_api_key",
+    "revoke_token",
+    "revoke_all",
+    "revoke_api_key",
+)
+AUTH_FLOW_CONVENTIONS: dict[str, str] = {**{flow: flow for flow in AUTH_FLOWS}, "logout": "revoke_token"}
+
 
 @dataclass(frozen=True)
 class AccessSpec:

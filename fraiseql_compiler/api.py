@@ -1,38 +1,67 @@
-"""The public Python API. The CLI only wraps these functions; tests and users may call them directly."""
+"""The public Python API, stage by stage. The CLI only wraps these functions; tests, benchmarks, ``lint`` and
+``migrate`` call the same stages::
+
+    project = resolve_project(Path("examples/blog"))
+    analysis = analyze(project)          # import, introspect, derive facts, check: FraiseQLError on errors
+    artifacts = emit(analysis)           # SQL, SDL and the manifest, in memory
+    write_atomically(artifacts, project.out)
+
+``build()`` is those steps (or, with ``check``, a comparison instead of the write).
+"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from fraiseql_compiler.errors import Diagnostic, FraiseQLError, error
+from fraiseql_compiler.diagnostics import Diagnostic, FraiseQLError, diag
 from fraiseql_compiler.project import Project, resolve_project
+
+if TYPE_CHECKING:
+    from fraiseql_compiler.analysis import Facts
+    from fraiseql_compiler.config import Config
+    from fraiseql_compiler.emit import Artifact
+    from fraiseql_compiler.ir import Schema
+    from fraiseql_compiler.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Compiled:
+class Analysis:
+    """A checked schema and everything derived from it: what ``emit``, ``lint`` and ``migrate`` start from."""
+
     project: Project
-    artifacts: list  # list[Artifact]
-    warnings: list[Diagnostic] = field(default_factory=list)
+    schema: Schema
+    settings: Settings
+    facts: Facts
+    diagnostics: tuple[Diagnostic, ...]  # the warnings (errors raise); suppressed ones are left out
+
+    @property
+    def config(self) -> Config:
+        return self.project.config
 
 
 @dataclass(frozen=True)
 class BuildResult:
     out: Path
-    artifacts: list  # list[Artifact]
-    warnings: list[Diagnostic]
-    stale: list[str] = field(default_factory=list)  # with check=True: files that differ
+    artifacts: tuple[Artifact, ...]
+    warnings: tuple[Diagnostic, ...]
+    stale: tuple[str, ...] = ()  # with check=True: files that differ
     written: bool = False
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """A compile allocates hundreds of thousands of long-lived objects and almost no cycles; the cyclic
-    collector rescanning them costs ~40% of a large build (benchmarks/build_scale.py). Reference
-    counting still frees everything; the collector resumes, in its previous state, afterwards."""
+    collector rescanning them costs ~40% of a large build. Reference counting still frees everything; the
+    collector resumes, in its previous state, afterwards."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -42,49 +71,65 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def compile_project(project: Project) -> Compiled:
-    """Import, introspect, validate and emit, without writing anything. Raises FraiseQLError."""
-    with _gc_paused():
-        return _compile(project)
+def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _gc_paused():
+            return fn(*args, **kwargs)
+
+    return run
 
 
-def _compile(project: Project) -> Compiled:
+@_without_gc
+def analyze(project: Project) -> Analysis:
+    """Import the schema modules, build the IR, derive the facts and run every check.
+
+    Raises :class:`FraiseQLError` carrying every error found; the warnings travel in the result."""
+    from fraiseql_compiler.analysis import derive
     from fraiseql_compiler.checks import validate
-    from fraiseql_compiler.emit import emit_manifest, emit_sdl, emit_sql
+    from fraiseql_compiler.diagnostics.suppress import apply as suppress
     from fraiseql_compiler.introspect import build_schema
     from fraiseql_compiler.loader import isolated_imports, load
+    from fraiseql_compiler.settings import Settings
     from fraiseql_compiler.sourcemap import SourceMap
 
+    sources = SourceMap(project.root)
     with isolated_imports(project.root):
-        result = load(list(project.files), project.root)
-        if result.diagnostics:
-            raise FraiseQLError(result.diagnostics)
-        if not result.registry.entries and not result.registry.duplicates:
+        loaded = load(list(project.files), project.root, sources)
+        if loaded.diagnostics:
+            raise FraiseQLError(loaded.diagnostics)
+        if not loaded.registry.entries and not loaded.registry.duplicates:
             names = ", ".join(sorted(p.relative_to(project.root).as_posix() for p in project.files))
-            raise FraiseQLError(
-                [
-                    error(
-                        "FQL106",
-                        f"no FraiseQL definitions found in {names}",
-                        hint="decorate classes and functions with @fraiseql.type, @fraiseql.query, …",
-                    )
-                ]
-            )
-        schema, diagnostics = build_schema(result, SourceMap(project.root))
-    from fraiseql_compiler.checks.access import check_roles
-    from fraiseql_compiler.emit.context import sql_context
-
-    ctx = sql_context(project.config)
+            hint = "decorate classes and functions with @fraiseql.type, @fraiseql.query, …"
+            raise FraiseQLError([diag("FQL106", f"no FraiseQL definitions found in {names}", hint=hint)])
+        schema, diagnostics = build_schema(loaded, sources)
+    settings = Settings.from_config(project.config)
+    facts = derive(schema, settings)
     if not any(d.severity == "error" for d in diagnostics):
-        diagnostics += validate(schema)
-        diagnostics += check_roles(schema, tuple(r.key for r in ctx.roles.api))
+        diagnostics += validate(schema, facts)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise FraiseQLError(errors)
-    artifacts = emit_sql(schema, ctx) + emit_sdl(schema)
-    artifacts += emit_manifest(schema, project.config.normalized(), ctx, artifacts)
-    warnings = list(project.config.warnings) + [d for d in diagnostics if d.severity == "warning"]
-    return Compiled(project, sorted(artifacts, key=lambda a: a.path), warnings)
+    suppressions = [s for file in project.files for s in sources.suppressions(str(file))]
+    warnings, ineffective = suppress(
+        [*project.config.warnings, *(d for d in diagnostics if d.severity == "warning")], suppressions
+    )
+    return Analysis(project, schema, settings, facts, tuple(sorted([*warnings, *ineffective], key=Diagnostic.sort_key)))
+
+
+@_without_gc
+def emit(analysis: Analysis) -> tuple[Artifact, ...]:
+    """Every output file of the build, in memory, sorted by path: SQL, SDL, then the manifest that hashes
+    them."""
+    from fraiseql_compiler.emit import Artifact, emit_sdl, emit_sql
+    from fraiseql_compiler.manifest import MANIFEST_FILE
+    from fraiseql_compiler.manifest.build import build_manifest
+    from fraiseql_compiler.manifest.io import dumps
+
+    artifacts = emit_sql(analysis.schema, analysis.facts) + emit_sdl(analysis.schema)
+    manifest = build_manifest(analysis.schema, analysis.facts, analysis.config, artifacts)
+    artifacts.append(Artifact(MANIFEST_FILE, dumps(manifest)))
+    return tuple(sorted(artifacts, key=lambda a: a.path))
 
 
 def build(
@@ -95,12 +140,18 @@ def build(
     cwd: Path | None = None,
 ) -> BuildResult:
     """Compile the project at ``path`` and write its outputs atomically (or, with ``check``, compare)."""
+    project = resolve_project(Path(path) if path is not None else None, Path(out) if out is not None else None, cwd)
+    return build_project(project, check=check)
+
+
+def build_project(project: Project, *, check: bool = False) -> BuildResult:
+    """:func:`build` for a project already resolved."""
     from fraiseql_compiler.emit import stale_files, write_atomically
 
-    project = resolve_project(Path(path) if path is not None else None, Path(out) if out is not None else None, cwd)
-    compiled = compile_project(project)
+    analysis = analyze(project)
+    artifacts = emit(analysis)
     if check:
-        stale = stale_files(compiled.artifacts, project.out)
-        return BuildResult(project.out, compiled.artifacts, compiled.warnings, stale=stale)
-    write_atomically(compiled.artifacts, project.out)
-    return BuildResult(project.out, compiled.artifacts, compiled.warnings, written=True)
+        stale = stale_files(artifacts, project.out)
+        return BuildResult(project.out, artifacts, analysis.diagnostics, stale=tuple(stale))
+    write_atomically(artifacts, project.out)
+    return BuildResult(project.out, artifacts, analysis.diagnostics, written=True)

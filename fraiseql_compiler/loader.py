@@ -18,7 +18,7 @@ from types import ModuleType
 
 from fraiseql._registry import Registry, collecting
 from fraiseql.errors import AuthoringError
-from fraiseql_compiler.errors import Diagnostic, Span, error
+from fraiseql_compiler.diagnostics import Diagnostic, Span, diag
 from fraiseql_compiler.sourcemap import SourceMap
 
 SKIP_DIRS = frozenset(
@@ -135,23 +135,24 @@ def _diagnose(exc: BaseException, file: Path, root: Path, sources: SourceMap) ->
             span = sources.definition(exc.file, exc.line)
         else:
             span = sources.decorator(exc.file, exc.line)
-        return error(exc.code, exc.message, span, exc.hint)
+        return diag(exc.code, exc.message, span, exc.hint)
     if isinstance(exc, SyntaxError):
         span = Span(_relative(exc.filename or str(file), root), exc.lineno or 0, exc.offset or 0, 1)
-        return error("FQL104", f"syntax error: {exc.msg}", span, "fix the Python syntax; the module cannot be imported")
+        return diag("FQL104", f"syntax error: {exc.msg}", span, "fix the Python syntax; the module cannot be imported")
     where = _user_frame(exc, root)
     span = Span(_relative(where[0], root), where[1]) if where else Span(_relative(str(file), root), 1)
     if isinstance(exc, ModuleNotFoundError):
         hint = f'install "{exc.name}" or fix the import' if exc.name else "fix the import"
-        return error("FQL105", f"import failed: {exc}", span, hint)
+        return diag("FQL105", f"import failed: {exc}", span, hint)
     message = f"importing the module raised {type(exc).__name__}: {exc}"
-    return error("FQL105", message, span, "the schema module must import cleanly on its own")
+    return diag("FQL105", message, span, "the schema module must import cleanly on its own")
 
 
-def load(files: list[Path], root: Path) -> LoadResult:
-    """Import ``files`` (all under ``root``) with a fresh registry. Call inside ``isolated_imports``."""
+def load(files: list[Path], root: Path, sources: SourceMap | None = None) -> LoadResult:
+    """Import ``files`` (all under ``root``) with a fresh registry. Call inside ``isolated_imports``;
+    ``sources`` locates errors (pass the one introspection will use, so each file is parsed once)."""
     root = root.resolve()
-    sources = SourceMap(root)
+    sources = sources if sources is not None else SourceMap(root)
     with collecting() as registry:
         result = LoadResult(registry)
         for file in files:
@@ -163,10 +164,11 @@ def load(files: list[Path], root: Path) -> LoadResult:
                 continue
             if not _under(module, root):
                 result.diagnostics.append(
-                    error(
-                        "FQL105",
-                        f'module name "{name}" is already taken by {getattr(module, "__file__", "a built-in")}',
-                        Span(_relative(str(file), root), 1),
+                    diag(
+                        "FQL112",
+                        f'module name "{name}" is already taken by '
+                        f"{getattr(module, '__file__', None) or 'a built-in module'}",
+                        Span(_relative(str(file), root), 0),  # the file's name is the problem, not a line
                         "rename the schema file so it does not shadow an installed module",
                     )
                 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraiseql_compiler.config import CONFIG_FILE, Config, load_config
-from fraiseql_compiler.errors import FraiseQLError, Span, error
+from fraiseql_compiler.diagnostics import FraiseQLError, Span, diag
 from fraiseql_compiler.loader import discover
 
 
@@ -28,7 +28,7 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def _no_schema(message: str, span: Span | None = None, hint: str | None = None) -> FraiseQLError:
-    return FraiseQLError([error("FQL106", message, span, hint)])
+    return FraiseQLError([diag("FQL106", message, span, hint)])
 
 
 def _modules_from_config(config: Config, root: Path) -> list[Path]:
@@ -91,5 +91,5 @@ def resolve_project(path: Path | None, out: Path | None = None, cwd: Path | None
             line = next((i + 1 for i, row in enumerate(text) if row.strip().startswith("out")), 0)
             span = Span(CONFIG_FILE, line) if line else None
         message = f'output directory "{display_path(out_dir, cwd)}" would replace the project itself'
-        raise FraiseQLError([error("FQL140", message, span, 'write to a subdirectory such as "build"')])
+        raise FraiseQLError([diag("FQL140", message, span, 'write to a subdirectory such as "build"')])
     return Project(root=root, config=config, files=tuple(files), out=out_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fraiseql_compiler.config import CONFIG_FILE
-from fraiseql_compiler.errors import FraiseQLError, error
+from fraiseql_compiler.diagnostics import FraiseQLError, diag
 from fraiseql_compiler.project import display_path
 
 SCHEMA = '''"""{name}: the GraphQL API, declared with FraiseQL decorators."""
@@ -38,7 +38,7 @@ def scaffold(directory: Path, name: str | None = None) -> list[Path]:
     if existing:
         raise FraiseQLError(
             [
-                error(
+                diag(
                     "FQL150",
                     f"{display_path(existing[0])} already exists; fraiseql init never overwrites files",
                     hint="run it in an empty directory, or pass one: fraiseql init myapi",

@@ -9,7 +9,8 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fraiseql_compiler.errors import Span
+from fraiseql_compiler.diagnostics import Span
+from fraiseql_compiler.diagnostics.suppress import Suppression, comments
 
 
 @dataclass
@@ -17,6 +18,14 @@ class _Def:
     node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
     keywords: dict[str, ast.expr] = field(default_factory=dict)  # of the decorator on this line
     args: list[ast.expr] = field(default_factory=list)
+
+
+def _is_annotated(annotation: ast.expr) -> bool:
+    """``Annotated[...]`` / ``typing.Annotated[...]``: the only annotations that carry fraiseql.field(...)."""
+    if not isinstance(annotation, ast.Subscript):
+        return False
+    value = annotation.value
+    return (value.id if isinstance(value, ast.Name) else getattr(value, "attr", None)) == "Annotated"
 
 
 class SourceMap:
@@ -28,6 +37,7 @@ class SourceMap:
         # included (fraiseql.access(read=...) inside @fraiseql.type(access={...}))
         self._keywords: dict[str, dict[int, dict[str, ast.expr]]] = {}
         self._rel: dict[str, str] = {}  # resolving paths is slow; every span needs one
+        self._texts: dict[str, str] = {}
 
     def relpath(self, file: str) -> str:
         rel = self._rel.get(file)
@@ -52,6 +62,7 @@ class SourceMap:
         except (OSError, SyntaxError, ValueError):
             self._files[file] = ([], {})
             return self._files[file]
+        self._texts[file] = text
         defs: dict[int, _Def] = {}
         # Decorated definitions live in statement bodies only: walking statements, not every
         # expression node, keeps this linear in the number of statements.
@@ -59,13 +70,22 @@ class SourceMap:
         while pending:
             node = pending.pop()
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                for dec in node.decorator_list:
-                    for call in ast.walk(dec):  # decorator expressions are small
+                # calls inside decorators and field annotations (fraiseql.field(name=...)): small expressions
+                exprs: list[ast.expr] = list(node.decorator_list)
+                if isinstance(node, ast.ClassDef) and node.decorator_list:
+                    exprs += [
+                        stmt.annotation
+                        for stmt in node.body
+                        if isinstance(stmt, ast.AnnAssign) and _is_annotated(stmt.annotation)
+                    ]
+                for expr in exprs:
+                    for call in ast.walk(expr):
                         if isinstance(call, ast.Call):
                             found = keywords.setdefault(call.lineno, {})
                             for k in call.keywords:
                                 if k.arg:
                                     found.setdefault(k.arg, k.value)
+                for dec in node.decorator_list:
                     if isinstance(dec, ast.Call):
                         kws = {k.arg: k.value for k in dec.keywords if k.arg}
                         defs[dec.lineno] = _Def(node, kws, list(dec.args))
@@ -77,6 +97,28 @@ class SourceMap:
                 )
         self._files[file] = (text.splitlines(), defs)
         return self._files[file]
+
+    def suppressions(self, file: str) -> list[Suppression]:
+        """The ``# fraiseql: ignore[...]`` comments of ``file``, each with the lines it covers."""
+        _, defs = self._load(file)
+        found = comments(self._texts.get(file, ""))
+        if not found:
+            return []
+        # a decorated definition: (first decorator line, last header line, last line)
+        scopes = {
+            id(d.node): (
+                min(dec.lineno for dec in d.node.decorator_list),
+                d.node.body[0].lineno - 1 if d.node.body[0].lineno > d.node.lineno else d.node.lineno,
+                d.node.end_lineno or d.node.lineno,
+            )
+            for d in defs.values()
+        }
+        out = []
+        for line, column, codes in found:
+            covering = [(first, end) for first, header, end in scopes.values() if first <= line <= header]
+            first, last = max(covering) if covering else (line, line)  # the innermost definition
+            out.append(Suppression(Span(self.relpath(file), line, column, 1), codes, first, last))
+        return out
 
     def line_text(self, file: str, line: int) -> str | None:
         lines, _ = self._load(file)
@@ -167,8 +209,8 @@ class SourceMap:
                     return self._span(file, stmt)
             return None
         args = node.args
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            if arg.arg == name:
+        for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
+            if arg is not None and arg.arg == name:
                 return self._span(file, arg)
         return None
 

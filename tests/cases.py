@@ -35,11 +35,11 @@ def cases() -> list[Case]:
 @cache
 def compiled(case: Case) -> dict[str, str]:
     """The artifacts of a fresh compile of ``case`` (cached: compiling is pure)."""
-    from fraiseql_compiler.api import compile_project
+    from fraiseql_compiler.api import analyze, emit
     from fraiseql_compiler.project import resolve_project
 
     project = resolve_project(case.project, case.expected)
-    return {a.path: a.content for a in compile_project(project).artifacts}
+    return {a.path: a.content for a in emit(analyze(project))}
 
 
 def sql_files(case: Case) -> list[tuple[str, str]]:

@@ -1,11 +1,13 @@
-"""Validation: an ordered tuple of pure passes ``Schema -> list[Diagnostic]``; errors block the build."""
+"""Validation: an ordered tuple of pure passes ``(Schema, Facts) -> list[Diagnostic]``; errors block the build."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fraiseql_compiler.checks.access import check_access
-from fraiseql_compiler.checks.names import check_graphql_names, check_identifiers, check_positions
+from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.checks.access import check_access, check_roles
+from fraiseql_compiler.checks.graphql import check_graphql_names, check_positions, check_view_names
+from fraiseql_compiler.checks.names import check_identifiers
 from fraiseql_compiler.checks.operations import (
     check_auth_flows,
     check_id_args,
@@ -15,14 +17,15 @@ from fraiseql_compiler.checks.operations import (
     check_sql_sources,
 )
 from fraiseql_compiler.checks.views import check_views
-from fraiseql_compiler.errors import Diagnostic
+from fraiseql_compiler.diagnostics import Diagnostic
 from fraiseql_compiler.ir import Schema
 
-Pass = Callable[[Schema], list[Diagnostic]]
+Pass = Callable[[Schema, Facts], list[Diagnostic]]
 
 PASSES: tuple[Pass, ...] = (
     check_identifiers,
     check_graphql_names,
+    check_view_names,
     check_positions,
     check_sql_sources,
     check_id_args,
@@ -32,14 +35,15 @@ PASSES: tuple[Pass, ...] = (
     check_auth_flows,
     check_views,
     check_access,
+    check_roles,
 )
 
 
-def validate(schema: Schema) -> list[Diagnostic]:
+def validate(schema: Schema, facts: Facts) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     for check in PASSES:
-        diagnostics.extend(check(schema))
+        diagnostics.extend(check(schema, facts))
     return diagnostics
 
 
-__all__ = ["PASSES", "validate"]
+__all__ = ["PASSES", "Pass", "validate"]

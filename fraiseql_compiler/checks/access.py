@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from fraiseql_compiler.checks.views import view_columns
-from fraiseql_compiler.errors import Diagnostic, did_you_mean, error, warning
+from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.diagnostics import Diagnostic, diag, did_you_mean
 from fraiseql_compiler.ir import Schema
 
-ROLE_KEYS = ("anonymous", "authenticated", "api_key")
 
-
-def check_access(schema: Schema) -> list[Diagnostic]:
+def check_access(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    columns = view_columns(schema)
     for t in schema.types:
         if not t.table:
             if t.access_declared:
                 out.append(
-                    error(
+                    diag(
                         "FQL215",
                         f"{t.name} declares access= but has no table",
                         t.span,
@@ -26,7 +23,7 @@ def check_access(schema: Schema) -> list[Diagnostic]:
             continue
         if not t.access_declared:
             out.append(
-                warning(
+                diag(
                     "FQL220",
                     f"{t.name} ({t.table}) declares no access rule: every API role is denied every row",
                     t.table_span or t.span,
@@ -34,13 +31,14 @@ def check_access(schema: Schema) -> list[Diagnostic]:
                 )
             )
             continue
-        known = set(columns[t.name].values())
+        view = facts.views.get(t.name)
+        known = {c.table_column for c in view.columns.values()} if view is not None else set()
         for policy in t.policies:
             for use in policy.columns:
                 if use.name not in known:
                     out.append(
-                        error(
-                            "FQL215",
+                        diag(
+                            "FQL228",
                             f"{policy.action} rule for {policy.role} references unknown column "
                             f'"{use.name}" of {t.table}',
                             use.span,
@@ -51,15 +49,16 @@ def check_access(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def check_roles(schema: Schema, role_keys: tuple[str, ...]) -> list[Diagnostic]:
+def check_roles(schema: Schema, facts: Facts) -> list[Diagnostic]:
     """Access rules name API roles by key; the keys come from the configuration ([database.roles])."""
+    role_keys = facts.settings.roles.api_keys
     out: list[Diagnostic] = []
     for t in schema.types:
         for role in sorted({p.role for p in t.policies}):
             if role not in role_keys:
                 span = next(p.span for p in t.policies if p.role == role)
                 out.append(
-                    error(
+                    diag(
                         "FQL216",
                         f'access rule for unknown role "{role}" on {t.name}',
                         span,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from fraiseql_compiler.checks.views import source_columns, view_columns
-from fraiseql_compiler.errors import Diagnostic, did_you_mean, error
+from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.diagnostics import Diagnostic, diag, did_you_mean
 from fraiseql_compiler.ir import Query, Schema
 from fraiseql_compiler.naming import SCOPE_RE
 
 
-def check_sql_sources(schema: Schema) -> list[Diagnostic]:
+def check_sql_sources(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out = []
     for q in schema.queries:
         if not q.sql_source:
             returned = q.returns.named().name
             out.append(
-                error(
+                diag(
                     "FQL212",
                     f'query "{q.name}" has no sql_source and {returned} is not table-backed',
                     q.span,
@@ -34,7 +34,7 @@ def _bad_id_arg(schema: Schema, q: Query) -> bool:
     return q.id_arg is not None and q.id_arg not in args and q.id_arg not in fields
 
 
-def check_id_args(schema: Schema) -> list[Diagnostic]:
+def check_id_args(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out = []
     for q in schema.queries:
         if q.id_arg is None:
@@ -42,7 +42,7 @@ def check_id_args(schema: Schema) -> list[Diagnostic]:
         args, fields = _id_arg_candidates(schema, q)
         if _bad_id_arg(schema, q):
             out.append(
-                error(
+                diag(
                     "FQL205",
                     f'id_arg "{q.id_arg}" of query "{q.name}" is neither an argument '
                     f"nor a field of {q.returns.named().name}",
@@ -55,13 +55,13 @@ def check_id_args(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def check_scopes(schema: Schema) -> list[Diagnostic]:
+def check_scopes(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out = []
     for op in schema.operations():
         for scope, span in zip(op.auth.scopes, op.auth.scope_spans, strict=True):
             if not SCOPE_RE.match(scope):
                 out.append(
-                    error(
+                    diag(
                         "FQL208",
                         f'scope "{scope}" is not of the form action:resource',
                         span,
@@ -71,19 +71,17 @@ def check_scopes(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
+def check_row_filter_columns(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out = []
-    all_columns = view_columns(schema)
     for q in schema.queries:
-        if q.row_filter is None:
-            continue
-        columns = source_columns(schema, q, all_columns)
-        if columns is None:
-            continue
+        source = facts.query_sources.get(q.id)
+        columns = source.known_columns if source is not None else None
+        if q.row_filter is None or columns is None:
+            continue  # a view of the user's own: its columns are not known here
         for use in q.row_filter.columns:
             if use.name not in columns:
                 out.append(
-                    error(
+                    diag(
                         "FQL203",
                         f'row_filter references unknown column "{use.name}" on {q.sql_source}',
                         use.span,
@@ -93,18 +91,15 @@ def check_row_filter_columns(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def check_query_arguments(schema: Schema) -> list[Diagnostic]:
+def check_query_arguments(schema: Schema, facts: Facts) -> list[Diagnostic]:
     """Every argument must reach SQL; one that nothing would use is refused, not dropped."""
-    from fraiseql_compiler.bindings import query_bindings
-
     out = []
-    columns = view_columns(schema)
     for q in schema.queries:
         if not q.sql_source or _bad_id_arg(schema, q):
             continue  # nothing to bind, or FQL205 already says what is wrong with the arguments
-        for problem in query_bindings(schema, q, columns)[1]:
+        for problem in facts.bindings[q.id].unbound:
             out.append(
-                error(
+                diag(
                     "FQL214",
                     f'argument "{problem.argument.name}" of query "{q.name}" would be ignored: {problem.reason}',
                     problem.argument.span,
@@ -115,22 +110,20 @@ def check_query_arguments(schema: Schema) -> list[Diagnostic]:
     return out
 
 
-def check_auth_flows(schema: Schema) -> list[Diagnostic]:
+def check_auth_flows(schema: Schema, facts: Facts) -> list[Diagnostic]:
     """A mutation bound to an auth function must provide what the function needs."""
-    from fraiseql_compiler.authflows import FLOWS, flow_arguments
-
     out = []
     for m in schema.mutations:
-        if m.auth_flow is None:
+        binding = facts.flows.get(m.id)
+        if binding is None:
             continue
-        _, missing = flow_arguments(m, schema)
-        for name in missing:
-            param = next(p for p in FLOWS[m.auth_flow].params if p.name == name)
+        flow = binding.spec
+        for name in binding.missing:
+            param = next(p for p in flow.params if p.name == name)
             out.append(
-                error(
+                diag(
                     "FQL217",
-                    f'mutation "{m.name}" is bound to fraiseql.{FLOWS[m.auth_flow].function} but has no argument '
-                    f'for "{name}"',
+                    f'mutation "{m.name}" is bound to fraiseql.{flow.function} but has no argument for "{name}"',
                     m.span,
                     "add an argument (or an input field) named "
                     + " or ".join(f'"{s}"' for s in param.sources)

@@ -1,25 +1,25 @@
-"""Commands and the one error boundary that maps exceptions to exit codes."""
+"""Commands and the one error boundary that maps exceptions to exit codes.
+
+The commands are click commands (typer's own foundation): typer builds a pydantic adapter per parameter
+and renders help with rich, which cost ~200 ms of imports on every ``--help``. Heavy modules (jinja2,
+sqlglot, psycopg, pydantic, rich) are imported inside the commands, so ``--help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import typer
+import click
 
 from fraiseql_compiler import __version__
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+if TYPE_CHECKING:
+    from fraiseql_compiler.manifest import Manifest
 
-app = typer.Typer(
-    name="fraiseql",
-    help="Compile FraiseQL schema modules into PostgreSQL SQL, a runtime manifest and GraphQL SDL.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 T = TypeVar("T")
 
@@ -32,70 +32,69 @@ def _console(stderr: bool = False) -> Any:
 
 def guarded(root: Path, run: Callable[[], T], outcome: str = "nothing was written") -> T:
     """Run a command body; a FraiseQLError becomes rendered diagnostics and exit code 2."""
-    from fraiseql_compiler.errors import FraiseQLError, error
-    from fraiseql_compiler.render import format_all
+    from fraiseql_compiler.diagnostics import FraiseQLError, diag
+    from fraiseql_compiler.diagnostics.render import format_all
 
     try:
         return run()
     except FraiseQLError as exc:
         # a config error knows the secret values written in fraiseql.toml: mask them in source excerpts too
         _console(stderr=True).print(format_all(exc.diagnostics, root, getattr(exc, "secrets", ()), outcome))
-        raise typer.Exit(EXIT_INPUT) from None
+        raise click.exceptions.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        raise click.exceptions.Exit(130) from None
     except Exception as exc:
-        diag = error(
+        internal = diag(
             "FQL900",
             f"internal error: {type(exc).__name__}: {exc}",
             hint="this is a bug in fraiseql-compiler; please report it with the command you ran "
             "(FRAISEQL_DEBUG=1 shows the traceback)",
         )
-        _console(stderr=True).print(format_all([diag], root, outcome=outcome))
+        _console(stderr=True).print(format_all([internal], root, outcome=outcome))
         if os.environ.get("FRAISEQL_DEBUG"):
             raise
-        raise typer.Exit(EXIT_INPUT) from None
+        raise click.exceptions.Exit(EXIT_INPUT) from None
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"fraiseql-compiler {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
+@click.group(
+    name="fraiseql",
+    help="Compile FraiseQL schema modules into PostgreSQL SQL, a runtime manifest and GraphQL SDL.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", message="fraiseql-compiler %(version)s", help="Show the version.")
+def app() -> None:
     pass
 
 
+PATH = click.Path(path_type=Path)
+
+
 @app.command()
-def build(
-    path: Annotated[
-        Path | None,
-        typer.Argument(help="Schema file, package or project directory (default: ./fraiseql.toml)."),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Output directory (default: build/ next to fraiseql.toml)."),
-    ] = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if the outputs on disk are stale.")
-    ] = False,
-) -> None:
-    """Compile the schema into build/: fraiseql.manifest.json, schema.graphql and sql/*.sql."""
+@click.argument("path", required=False, type=PATH)
+@click.option("--out", "-o", type=PATH, help="Output directory (default: build/ next to fraiseql.toml).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the outputs on disk are stale.")
+@click.option("--all-warnings", is_flag=True, help="Show every warning (default: the first 5 of each code).")
+def build(path: Path | None, out: Path | None, check: bool, all_warnings: bool) -> None:
+    """Compile the schema into build/: fraiseql.manifest.json, schema.graphql and sql/*.sql.
+
+    PATH is a schema file, a package, a directory, or a project with fraiseql.toml (default: the current
+    directory's fraiseql.toml).
+    """
     from fraiseql_compiler import api
+    from fraiseql_compiler.diagnostics.render import format_all
     from fraiseql_compiler.project import display_path, resolve_project
-    from fraiseql_compiler.render import format_all
 
     cwd = Path.cwd()
-    root = guarded(cwd, lambda: resolve_project(path, out, cwd).root)
-    result = guarded(root, lambda: api.build(path, out=out, check=check, cwd=cwd))
+    project = guarded(cwd, lambda: resolve_project(path, out, cwd))
+    result = guarded(project.root, lambda: api.build_project(project, check=check))
     console = _console()
     if result.warnings:
-        _console(stderr=True).print(format_all(result.warnings, root))
+        hint = "`fraiseql build --all-warnings` shows each"
+        limit = None if all_warnings else 5
+        _console(stderr=True).print(
+            format_all(result.warnings, project.root, warnings_per_code=limit, show_all_hint=hint)
+        )
     where = display_path(result.out, cwd)
     if check:
         if result.stale:
@@ -103,7 +102,7 @@ def build(
             for name in result.stale:
                 console.print(f"  {name}", markup=False)
             console.print("run `fraiseql build` and commit the result")
-            raise typer.Exit(EXIT_FINDINGS)
+            raise click.exceptions.Exit(EXIT_FINDINGS)
         console.print(f"up to date: {where} ({len(result.artifacts)} files)", markup=False)
         return
     console.print(f"built {len(result.artifacts)} files into {where}/", markup=False)
@@ -112,130 +111,117 @@ def build(
 
 
 @app.command()
-def init(
-    directory: Annotated[Path, typer.Argument(help="Where to create the project (default: here).")] = Path("."),
-    name: Annotated[str | None, typer.Option(help="Project name (default: the directory name).")] = None,
-) -> None:
+@click.argument("directory", required=False, default=".", type=PATH)
+@click.option("--name", help="Project name (default: the directory name).")
+def init(directory: Path, name: str | None) -> None:
     """Scaffold a project: schema.py, fraiseql.toml and a .gitignore entry for build/."""
     from fraiseql_compiler.project import display_path
     from fraiseql_compiler.scaffold import scaffold
 
     cwd = Path.cwd()
     created = guarded(cwd, lambda: scaffold(directory, name))
-    for path in created:
-        typer.echo(f"created {display_path(path, cwd)}")
-    typer.echo("next: fraiseql build" + ("" if directory == Path(".") else f" {directory}"))
-
-
-def main() -> None:
-    app()
+    for created_path in created:
+        click.echo(f"created {display_path(created_path, cwd)}")
+    click.echo("next: fraiseql build" + ("" if directory == Path(".") else f" {directory}"))
 
 
 def _manifest_path(manifest: Path | None) -> Path:
     if manifest is not None:
         return manifest
     from fraiseql_compiler.config import CONFIG_FILE, load_config
+    from fraiseql_compiler.manifest import MANIFEST_FILE
 
     config = Path.cwd() / CONFIG_FILE
     out = load_config(config).build.out if config.exists() else "build"
-    return Path.cwd() / out / "fraiseql.manifest.json"
+    return Path.cwd() / out / MANIFEST_FILE
 
 
-def _load_manifest(manifest: Path | None) -> dict[str, Any]:
-    import json
+def _load_manifest(manifest: Path | None) -> Manifest:
+    from fraiseql_compiler.manifest.io import load
 
-    from fraiseql_compiler.errors import FraiseQLError, error
-
-    path = _manifest_path(manifest)
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FraiseQLError(
-            [
-                error(
-                    "FQL160",
-                    f"cannot read the manifest {path}: {exc}",
-                    hint="run `fraiseql build` first, or pass --manifest",
-                )
-            ]
-        ) from None
-    return data
+    return load(_manifest_path(manifest))
 
 
 def _duration(text: str) -> int:
-    from fraiseql_compiler.errors import FraiseQLError, error
+    from fraiseql_compiler.diagnostics import FraiseQLError, diag
 
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
         return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
     except (ValueError, IndexError):
-        raise FraiseQLError([error("FQL161", f'invalid duration "{text}"', hint="write 90s, 15m, 1h or 2d")]) from None
+        raise FraiseQLError([diag("FQL161", f'invalid duration "{text}"', hint="write 90s, 15m, 1h or 2d")]) from None
+
+
+MANIFEST_OPTION = click.option("--manifest", type=PATH, help="Default: build/fraiseql.manifest.json.")
 
 
 @app.command()
+@click.option("--sub", required=True, help="Subject (user id).")
+@click.option("--scope", "scopes", multiple=True, help="A scope; repeat for several.")
+@click.option("--exp", default="1h", show_default=True, help="Lifetime: 90s, 15m, 1h, 2d.")
+@click.option("--key-file", type=PATH, help="PEM private key (RS256/ES256).")
+@click.option("--secret-env", help="Variable holding the HS secret.")
+@MANIFEST_OPTION
 def token(
-    sub: Annotated[str, typer.Option("--sub", help="Subject (user id).")],
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="A scope; repeat for several.")] = None,
-    exp: Annotated[str, typer.Option("--exp", help="Lifetime: 90s, 15m, 1h, 2d.")] = "1h",
-    key_file: Annotated[Path | None, typer.Option("--key-file", help="PEM private key (RS256/ES256).")] = None,
-    secret_env: Annotated[str | None, typer.Option("--secret-env", help="Variable holding the HS secret.")] = None,
-    manifest: Annotated[Path | None, typer.Option("--manifest", help="Default: build/fraiseql.manifest.json.")] = None,
+    sub: str, scopes: tuple[str, ...], exp: str, key_file: Path | None, secret_env: str | None, manifest: Path | None
 ) -> None:
     """Mint a development JWT with the manifest's JWT settings."""
-    import os
-
     from fraiseql_compiler.executor.errors import ExecutionError
     from fraiseql_compiler.executor.tokens import mint
 
     def run() -> str:
-        data = _load_manifest(manifest)
+        loaded = _load_manifest(manifest)
         environ = dict(os.environ)
         if secret_env:
-            environ[data["config"]["auth"]["jwt"]["secret_env"] or "JWT_SECRET"] = os.environ.get(secret_env, "")
+            environ[loaded.config.auth.jwt.secret_env or "JWT_SECRET"] = os.environ.get(secret_env, "")
         private_key = key_file.read_text(encoding="utf-8") if key_file else None
         try:
             return mint(
-                data["config"],
+                loaded.config,
                 sub=sub,
-                scopes=list(scope or []),
+                scopes=list(scopes),
                 ttl_seconds=_duration(exp),
                 environ=environ,
                 private_key=private_key,
             )
         except ExecutionError as exc:
-            from fraiseql_compiler.errors import FraiseQLError, error
+            from fraiseql_compiler.diagnostics import FraiseQLError, diag
 
-            raise FraiseQLError([error("FQL162", exc.message)]) from None
+            raise FraiseQLError([diag("FQL162", exc.message)]) from None
 
-    typer.echo(guarded(Path.cwd(), run, outcome=""))
+    click.echo(guarded(Path.cwd(), run, outcome=""))
 
 
 @app.command()
+@click.argument("operation")
+@click.option("--var", "variables", multiple=True, help="k=v; v is JSON when it parses, else a string.")
+@click.option("--token", "token_", help="Bearer JWT.")
+@click.option("--api-key", help="API key.")
+@click.option("--database", envvar="DATABASE_URL", default="", help="Connect as the authenticator ($DATABASE_URL).")
+@MANIFEST_OPTION
 def query(
-    operation: Annotated[str, typer.Argument(help="Query or mutation name (GraphQL or Python).")],
-    var: Annotated[
-        list[str] | None, typer.Option("--var", help="k=v; v is JSON when it parses, else a string.")
-    ] = None,
-    token_: Annotated[str | None, typer.Option("--token", help="Bearer JWT.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key.")] = None,
-    database: Annotated[
-        str, typer.Option("--database", envvar="DATABASE_URL", help="Connect as the authenticator.")
-    ] = "",
-    manifest: Annotated[Path | None, typer.Option("--manifest", help="Default: build/fraiseql.manifest.json.")] = None,
+    operation: str,
+    variables: tuple[str, ...],
+    token_: str | None,
+    api_key: str | None,
+    database: str,
+    manifest: Path | None,
 ) -> None:
-    """Run one operation exactly as a runtime must; print JSON. Exit 1 when it is refused."""
+    """Run one operation (GraphQL or Python name) exactly as a runtime must; print JSON.
+
+    Exit 1 when it is refused."""
     import json
 
-    from fraiseql_compiler.errors import FraiseQLError, error
+    from fraiseql_compiler.diagnostics import FraiseQLError, diag
     from fraiseql_compiler.executor.errors import ExecutionError
     from fraiseql_compiler.executor.run import Request, execute
 
     def parse_vars() -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for item in var or []:
+        for item in variables:
             key, sep, value = item.partition("=")
             if not sep or not key:
-                raise FraiseQLError([error("FQL163", f'--var "{item}" is not k=v')])
+                raise FraiseQLError([diag("FQL163", f'--var "{item}" is not k=v')])
             try:
                 out[key] = json.loads(value)
             except ValueError:
@@ -246,18 +232,24 @@ def query(
         import psycopg
 
         if not database:
-            raise FraiseQLError([error("FQL164", "no database: pass --database URL or set DATABASE_URL")])
-        data = _load_manifest(manifest)
+            raise FraiseQLError([diag("FQL164", "no database: pass --database URL or set DATABASE_URL")])
+        loaded = _load_manifest(manifest)
         request = Request(operation, parse_vars(), token=token_, api_key=api_key)
         try:
             with psycopg.connect(database, autocommit=True) as conn:
-                return {"data": execute(conn, data, request)}
+                return {"data": execute(conn, loaded, request)}
         except ExecutionError as exc:
             return exc.as_json()
         except psycopg.OperationalError as exc:
-            raise FraiseQLError([error("FQL164", f"cannot connect: {exc}".strip())]) from None
+            reason = " ".join(str(exc).split()).removeprefix("connection failed: ")
+            hint = "check --database (or DATABASE_URL): host, port, database name, and the authenticator role"
+            raise FraiseQLError([diag("FQL165", f"cannot connect to the database: {reason}", hint=hint)]) from None
 
     result = guarded(Path.cwd(), run, outcome="nothing was run")
-    typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+    click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
     if "errors" in result:
-        raise typer.Exit(EXIT_FINDINGS)
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def main() -> None:
+    app()

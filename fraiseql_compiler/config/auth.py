@@ -17,7 +17,7 @@ from fraiseql_compiler.config.base import (
     refused,
     unique,
 )
-from fraiseql_compiler.config.envref import EnvName, EnvRef, EnvStr, parse_env_str, static_value, to_json
+from fraiseql_compiler.config.envref import EnvName, EnvRef, EnvStr, parse_env_str, static_value
 from fraiseql_compiler.config.jwks import config_root, load_jwks
 
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
@@ -164,24 +164,6 @@ class JwtSection(Section):
         """The public keys read from ``jwks_file`` (RS256/ES256)."""
         return self._jwks
 
-    def normalized(self) -> dict[str, Any]:
-        hs = self.algorithm_value == "HS256"
-        return {
-            "algorithm": to_json(self.algorithm),
-            "allowed_algorithms": [self.algorithm_value],
-            "issuer": to_json(self.issuer),
-            "audience": [to_json(a) for a in self.audience],
-            "secret_env": self.secret_env if hs else None,
-            "private_key_env": None if hs else self.private_key_env,
-            "jwks_file": self.jwks_file,
-            "jwks": self._jwks,
-            "leeway_seconds": self.leeway_seconds,
-            "required_claims": list(self.required_claims),
-            "access_token_ttl_seconds": self.access_token_ttl_seconds,
-            "max_token_lifetime_seconds": self.max_token_lifetime_seconds,
-            "refresh_token_ttl_seconds": self.refresh_token_ttl_seconds,
-        }
-
 
 def _family(algorithm: object) -> str | None:
     if not isinstance(algorithm, str | EnvRef):
@@ -214,19 +196,7 @@ class LoginSection(Section):
         schema, _, table = self.table.rpartition(".")
         return (schema or default_schema, table)
 
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "id_column": self.id_column,
-            "identifier_column": self.identifier_column,
-            "password_hash_column": self.password_hash_column,
-            "scopes_column": self.scopes_column,
-        }
-
 
 class AuthSection(Section):
     jwt: JwtSection = JwtSection()
     login: LoginSection = LoginSection()
-
-    def normalized(self) -> dict[str, Any]:
-        return {"jwt": self.jwt.normalized(), "login": self.login.normalized()}

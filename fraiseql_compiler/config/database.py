@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, ValidationInfo, field_validator
 
 from fraiseql_compiler.config.base import RoleName, SchemaName, Section, problem
@@ -62,15 +60,6 @@ class RolesSection(Section):
         """The roles a provider's token may be given: every API role but the API-key role."""
         return {k: v for k, v in self.api_roles().items() if k != "api_key"}
 
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "authenticator": self.authenticator,
-            "anonymous": self.anonymous,
-            "authenticated": self.authenticated,
-            "api_key": self.api_key,
-            "extra": list(self.extra),
-        }
-
 
 class DatabaseSection(Section):
     schema_: SchemaName = Field("public", alias="schema")
@@ -86,6 +75,3 @@ class DatabaseSection(Section):
                 hint="API roles get USAGE on the API schema only, so base tables stay out of reach",
             )
         return value
-
-    def normalized(self) -> dict[str, Any]:
-        return {"schema": self.schema_, "api_schema": self.api_schema, "roles": self.roles.normalized()}

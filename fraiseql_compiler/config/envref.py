@@ -29,12 +29,6 @@ class EnvRef:
     def __str__(self) -> str:
         return f"${{{self.name}}}" if self.default is None else f"${{{self.name}:-{self.default}}}"
 
-    def normalized(self) -> dict[str, str]:
-        out = {"env": self.name}
-        if self.default is not None:
-            out["default"] = self.default
-        return out
-
 
 def is_reference(value: str) -> bool:
     return "${" in value
@@ -65,7 +59,10 @@ def static_value(value: str | EnvRef) -> str | None:
 
 
 def to_json(value: str | EnvRef | None) -> str | dict[str, str] | None:
-    return value.normalized() if isinstance(value, EnvRef) else value
+    """The form the manifest writes (``fraiseql_compiler.manifest.models.EnvRef``), for dumping a Config."""
+    if not isinstance(value, EnvRef):
+        return value
+    return {"env": value.name} if value.default is None else {"default": value.default, "env": value.name}
 
 
 def _kind(value: object) -> str:

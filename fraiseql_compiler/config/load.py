@@ -15,7 +15,7 @@ from fraiseql_compiler.config.envref import static_value
 from fraiseql_compiler.config.lines import LineIndex, Loc, dotted
 from fraiseql_compiler.config.model import Config
 from fraiseql_compiler.config.secrets import find_secrets
-from fraiseql_compiler.errors import Diagnostic, FraiseQLError, Span, did_you_mean, error, scrub, warning
+from fraiseql_compiler.diagnostics import Diagnostic, FraiseQLError, Span, diag, did_you_mean, scrub
 
 
 class ConfigError(FraiseQLError):
@@ -44,11 +44,11 @@ def parse_config(text: str, file: str = "fraiseql.toml", root: Path | None = Non
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+), column (\d+)", str(exc))
         span = Span(file, int(match.group(1)), int(match.group(2)), 1) if match else Span(file, 1)
-        raise ConfigError([error("FQL130", f"{file} is not valid TOML: {exc}", span)]) from None
+        raise ConfigError([diag("FQL130", f"{file} is not valid TOML: {exc}", span)]) from None
     lines = LineIndex(text)
     findings = find_secrets(data)
     secrets = [f.value for f in findings]
-    diagnostics = [error("FQL133", f.message, Span(file, lines.line_of(f.loc)), f.hint) for f in findings]
+    diagnostics = [diag("FQL133", f.message, Span(file, lines.line_of(f.loc)), f.hint) for f in findings]
     flagged = [f.loc for f in findings]
     try:
         config = Config.model_validate(data, context={"root": root or Path.cwd()})
@@ -74,11 +74,11 @@ def _diagnostic(item: Any, loc: Loc, code: str, hint: str | None, span: Span) ->
     if item["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
         close = did_you_mean(str(loc[-1]), known) if known else None
-        return error("FQL131", f'unknown setting "{name}"', span, close or "remove it or check its spelling")
+        return diag("FQL131", f'unknown setting "{name}"', span, close or "remove it or check its spelling")
     if item["type"] == "missing":
-        return error("FQL132", f'invalid setting "{name}": required, but missing', span, hint)
+        return diag("FQL132", f'invalid setting "{name}": required, but missing', span, hint)
     message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return error(code, f'invalid setting "{name}": {message}', span, hint)
+    return diag(code, f'invalid setting "{name}": {message}', span, hint)
 
 
 def _scrubbed(d: Diagnostic, secrets: tuple[str, ...]) -> Diagnostic:
@@ -120,7 +120,7 @@ def _warnings(config: Config, lines: LineIndex, file: str) -> tuple[Diagnostic, 
             continue
         if provider.kind == "auth0" and not issuer.endswith("/"):
             out.append(
-                warning(
+                diag(
                     "FQL301",
                     f'Auth0 issuer "{issuer}" has no trailing slash: Auth0 writes "iss" as '
                     '"https://<tenant>.auth0.com/" (with the slash) and the issuer is compared exactly, so every '
@@ -131,7 +131,7 @@ def _warnings(config: Config, lines: LineIndex, file: str) -> tuple[Diagnostic, 
             )
         if provider.kind == "clerk" and issuer.endswith("/"):
             out.append(
-                warning(
+                diag(
                     "FQL301",
                     f'Clerk issuer "{issuer}" ends with a slash: Clerk writes "iss" as '
                     '"https://<instance>.clerk.accounts.dev" (no trailing slash) and the issuer is compared '
@@ -142,7 +142,7 @@ def _warnings(config: Config, lines: LineIndex, file: str) -> tuple[Diagnostic, 
             )
     if config.security.api_keys.static:
         out.append(
-            warning(
+            diag(
                 "FQL302",
                 "static API keys are for tests and CI: they cannot be revoked or expire without a rebuild",
                 Span(file, lines.line_of(("security", "api_keys", "static", 0))),

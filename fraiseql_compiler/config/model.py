@@ -12,7 +12,7 @@ from fraiseql_compiler.config.base import PlainStr, Section
 from fraiseql_compiler.config.database import DatabaseSection, RolesSection
 from fraiseql_compiler.config.security import SecuritySection
 from fraiseql_compiler.config.server import ServerSection
-from fraiseql_compiler.errors import Diagnostic
+from fraiseql_compiler.diagnostics import Diagnostic
 
 CONFIG_FILE = "fraiseql.toml"
 
@@ -75,16 +75,3 @@ class Config(Section):
         copy._path = path
         copy._warnings = warnings
         return copy
-
-    def normalized(self) -> dict[str, Any]:
-        """The configuration as the manifest records it: JSON-ready, deterministic, every default spelled
-        out, ``${VAR}`` references as ``{"env": ...}`` objects, and no secret (only variable names).
-        ``[schema]`` and ``[build]`` are build inputs, not runtime settings, and are left out."""
-        roles = self.database.roles.api_roles()
-        return {
-            "project": {"name": self.project.name},
-            "database": self.database.normalized(),
-            "auth": self.auth.normalized(),
-            "security": self.security.normalized(roles),
-            "server": self.server.normalized(),
-        }

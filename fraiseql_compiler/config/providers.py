@@ -21,9 +21,9 @@ from pydantic import (
 
 from fraiseql_compiler.config.auth import Audience, nonempty_audience
 from fraiseql_compiler.config.base import ClaimName, RelPath, Section, check_url, one_of, problem, unique
-from fraiseql_compiler.config.envref import EnvRef, EnvStr, static_value, to_json
+from fraiseql_compiler.config.envref import EnvRef, EnvStr, static_value
 from fraiseql_compiler.config.jwks import config_root, load_jwks
-from fraiseql_compiler.errors import did_you_mean
+from fraiseql_compiler.diagnostics import did_you_mean
 
 PROVIDER_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
 ProviderKind = Literal["auth0", "clerk", "oidc"]
@@ -120,16 +120,6 @@ class RoleRule(Section):
             return "equals"
         return "contains" if self.contains is not None else "exists"
 
-    def normalized(self, roles: dict[str, str]) -> dict[str, Any]:
-        value = {"equals": self.equals, "contains": self.contains, "exists": True}[self.operator]
-        return {
-            "role": self.role,
-            "db_role": roles.get(self.role),
-            "claim": self.claim,
-            "operator": self.operator,
-            "value": value,
-        }
-
 
 class Provider(Section):
     name: Annotated[StrictStr, AfterValidator(provider_name)]
@@ -220,22 +210,3 @@ class Provider(Section):
     @property
     def jwks(self) -> dict[str, Any] | None:
         return self._jwks
-
-    def normalized(self, roles: dict[str, str]) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "issuer": to_json(self.issuer),
-            "audience": [to_json(a) for a in self.audience],
-            "algorithms": list(self.algorithms),
-            "jwks_uri": to_json(self.jwks_uri),
-            "jwks_file": self.jwks_file,
-            "jwks": self._jwks,
-            "subject_claim": self.subject_claim,
-            "scopes_claim": self.scopes_claim,
-            "scopes_format": self.scopes_format,
-            "claims": dict(sorted(self.claims.items())),
-            "role_rules": [rule.normalized(roles) for rule in self.role_rules],
-            "default_role": self.default_role,
-            "default_db_role": roles.get(self.default_role),
-        }

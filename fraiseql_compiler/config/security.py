@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from fraiseql_compiler.config.base import Section, check_url, no_reference, problem, refused, validate_also
-from fraiseql_compiler.config.envref import EnvStr, static_value, to_json
+from fraiseql_compiler.config.envref import EnvStr, static_value
 from fraiseql_compiler.config.providers import Provider
 from fraiseql_compiler.naming import SCOPE_RE
 
@@ -70,9 +70,6 @@ class StaticKey(Section):
                 hint='compute it with: printf %s "$KEY" | sha256sum',
             )
         return value
-
-    def normalized(self) -> dict[str, Any]:
-        return {"name": self.name, "key_hash": self.key_hash, "scopes": list(self.scopes)}
 
 
 class ApiKeysSection(Section):
@@ -144,18 +141,6 @@ class ApiKeysSection(Section):
             names.add(key.name)
         return value
 
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "enabled": self.enabled,
-            "header": self.header,
-            "hash_algorithm": self.hash_algorithm,
-            "storage": self.storage,
-            "prefix": self.prefix,
-            "default_ttl_days": self.default_ttl_days,
-            "max_ttl_days": self.max_ttl_days,
-            "static": [key.normalized() for key in self.static],
-        }
-
 
 class TokenRevocationSection(Section):
     enabled: StrictBool = False
@@ -188,14 +173,6 @@ class TokenRevocationSection(Section):
                 "fail_open_acknowledged = true",
             )
         return value
-
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "enabled": self.enabled,
-            "backend": self.backend,
-            "require_jti": self.require_jti,
-            "fail_open": self.fail_open,
-        }
 
 
 class PkceSection(Section):
@@ -234,27 +211,11 @@ class PkceSection(Section):
             )
         return value
 
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "issuer_url": to_json(self.issuer_url),
-            "client_id": to_json(self.client_id),
-            "audience": to_json(self.audience),
-            "redirect_uris": [to_json(u) for u in self.redirect_uris],
-            "code_challenge_method": self.code_challenge_method,
-        }
-
 
 class RateLimitingSection(Section):
     login_max_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 5
     login_window_seconds: Annotated[StrictInt, Field(ge=60, le=86_400)] = 900
     lockout_seconds: Annotated[StrictInt, Field(ge=60, le=86_400)] = 900
-
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "login_max_attempts": self.login_max_attempts,
-            "login_window_seconds": self.login_window_seconds,
-            "lockout_seconds": self.lockout_seconds,
-        }
 
 
 class SecuritySection(Section):
@@ -273,12 +234,3 @@ class SecuritySection(Section):
                 raise problem(f'provider name "{provider.name}" is used twice', key=(i, "name"))
             seen.add(provider.name)
         return value
-
-    def normalized(self, roles: dict[str, str]) -> dict[str, Any]:
-        return {
-            "providers": [p.normalized(roles) for p in self.providers],
-            "api_keys": self.api_keys.normalized(),
-            "token_revocation": self.token_revocation.normalized(),
-            "pkce": self.pkce.normalized() if self.pkce else None,
-            "rate_limiting": self.rate_limiting.normalized(),
-        }

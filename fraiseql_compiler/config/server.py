@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
 
 from fraiseql_compiler.config.base import Section, problem
-from fraiseql_compiler.config.envref import EnvRef, EnvStr, static_value, to_json
+from fraiseql_compiler.config.envref import EnvRef, EnvStr, static_value
 from fraiseql_compiler.config.security import header_name
 
 _ORIGIN_RE = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")
@@ -78,18 +78,6 @@ class CorsSection(Section):
                 raise problem(f'"{value[i]}" is listed twice', key=(i,))
         return value
 
-    def normalized(self) -> dict[str, Any]:
-        return {
-            "origins": [to_json(o) for o in self.origins],
-            "allow_credentials": self.allow_credentials,
-            "methods": list(self.methods),
-            "headers": list(self.headers),
-            "max_age_seconds": self.max_age_seconds,
-        }
-
 
 class ServerSection(Section):
     cors: CorsSection = CorsSection()
-
-    def normalized(self) -> dict[str, Any]:
-        return {"cors": self.cors.normalized()}

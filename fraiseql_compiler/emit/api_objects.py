@@ -9,14 +9,15 @@ directly, so they get no API object.
 
 from __future__ import annotations
 
-from fraiseql_compiler.emit.context import SqlContext
+from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Auth, Mutation, Query, Schema
-from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal
+from fraiseql_compiler.settings import Settings
+from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, quote_literal
 
 
-def api_relation(name: str, ctx: SqlContext) -> str:
-    return f"{quote_ident(ctx.api_schema)}.{quote_ident(name)}"
+def api_relation(name: str, settings: Settings) -> str:
+    return f"{quote_ident(settings.api_schema)}.{quote_ident(name)}"
 
 
 def guards(auth: Auth) -> list[str]:
@@ -37,64 +38,61 @@ def param_types(q: Query) -> list[str]:
     return [str(by_name[p].type.sql_type or "text") for p in q.row_filter.params]
 
 
-def render_query(q: Query, ctx: SqlContext) -> str:
+def _source(op: Query | Mutation) -> str:
+    return comment_text(f"{op.span.file}:{op.span.line}")
+
+
+def render_query(q: Query, facts: Facts) -> str:
+    settings = facts.settings
     # Row-independent guards as (SELECT …): a One-Time Filter, checked before any row is read.
     conditions = [f"(SELECT {g})" for g in guards(q.auth)]
     if q.row_filter is not None:
-        conditions.append(f"({q.row_filter.sql})")
+        conditions.append(f"({facts.row_filters[q.id]})")
     context = {
         "graphql_name": q.graphql_name,
-        "source": f"{q.span.file}:{q.span.line}",
-        "relation": api_relation(q.name, ctx),
-        "from": qualify(q.sql_source, ctx.default_schema),
+        "source": _source(q),
+        "relation": api_relation(q.name, settings),
+        "from": qualify(q.sql_source, settings.default_schema),
         "conditions": conditions,
-        "roles": ctx.roles.api_idents,
+        "roles": settings.roles.api_idents,
     }
     if q.row_filter is not None and q.row_filter.params:
         return render("api_query_function.sql.j2", params=", ".join(param_types(q)), **context)
     return render("api_query_view.sql.j2", **context)
 
 
-def render_mutation(m: Mutation, ctx: SqlContext) -> str:
+def render_mutation(m: Mutation, settings: Settings) -> str:
     return render(
         "api_mutation.sql.j2",
         graphql_name=m.graphql_name,
-        source=f"{m.span.file}:{m.span.line}",
-        relation=api_relation(m.name, ctx),
-        target=qualify(m.function, ctx.default_schema),
+        source=_source(m),
+        relation=api_relation(m.name, settings),
+        target=qualify(m.function, settings.default_schema),
         guards=guards(m.auth),
-        roles=ctx.roles.api_idents,
+        roles=settings.roles.api_idents,
     )
 
 
-def eligible_roles(auth: Auth, ctx: SqlContext) -> list[str]:
-    """The API roles that can pass an operation's guards."""
-    if auth.api_key:
-        return [ctx.roles.api_key.ident]
-    if auth.authenticated or auth.scopes:
-        return [r.ident for r in ctx.roles.api if r.key != "anonymous"]
-    return [r.ident for r in ctx.roles.api]
-
-
-def user_source_grants(schema: Schema, ctx: SqlContext) -> list[str]:
+def user_source_grants(schema: Schema, facts: Facts) -> list[str]:
     """The API views read their source as the caller (security_invoker), so the caller needs SELECT on
     it. Generated views get it with their table; a source of the user's own gets it here, for the roles
     that can pass the guards of the queries reading it, and nobody else."""
-    generated = {qualify(t.view, ctx.default_schema) for t in schema.types if t.view}
+    generated = {view.relation for view in facts.views.values()}
     roles: dict[str, set[str]] = {}
     for q in schema.queries:
-        source = qualify(q.sql_source, ctx.default_schema) if q.sql_source else None
-        if source and source not in generated:
-            roles.setdefault(source, set()).update(eligible_roles(q.auth, ctx))
+        source = facts.query_sources[q.id]
+        if source is not None and source.relation not in generated:
+            roles.setdefault(source.relation, set()).update(facts.roles[q.id])
+    idents = {r.key: r.ident for r in facts.settings.roles.api}
     return [
-        f"-- {source} is the schema's own view: it must be security_invoker so that row-level security applies\n"
-        f"GRANT SELECT ON {source} TO {', '.join(sorted(names))};"
-        for source, names in sorted(roles.items())
+        f"-- {relation} is the schema's own view: it must be security_invoker so that row-level security applies\n"
+        f"GRANT SELECT ON {relation} TO {', '.join(sorted(idents[k] for k in keys))};"
+        for relation, keys in sorted(roles.items())
     ]
 
 
-def emit_api_objects(schema: Schema, ctx: SqlContext) -> list[str]:
-    out = user_source_grants(schema, ctx)
-    out += [render_query(q, ctx) for q in schema.queries if q.sql_source]
-    out += [render_mutation(m, ctx) for m in schema.mutations if m.auth_flow is None]
+def emit_api_objects(schema: Schema, facts: Facts) -> list[str]:
+    out = user_source_grants(schema, facts)
+    out += [render_query(q, facts) for q in schema.queries if q.sql_source]
+    out += [render_mutation(m, facts.settings) for m in schema.mutations if m.auth_flow is None]
     return out

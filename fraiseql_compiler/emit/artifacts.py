@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fraiseql_compiler.errors import FraiseQLError, error
+from fraiseql_compiler.diagnostics import FraiseQLError, diag
+from fraiseql_compiler.manifest.models import MANIFEST_FILE
 from fraiseql_compiler.project import display_path
 
-MARKER = "fraiseql.manifest.json"  # a directory holding it was written by us and may be replaced
+MARKER = MANIFEST_FILE  # a directory holding it was written by us and may be replaced
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class Artifact:
     content: str
 
 
-def write_atomically(artifacts: list[Artifact], out: Path) -> None:
+def write_atomically(artifacts: Sequence[Artifact], out: Path) -> None:
     """Write every artifact into a fresh temporary sibling of ``out``, then swap it into place.
 
     A crash or an error before the swap leaves ``out`` as it was; the swap is two renames.
@@ -29,7 +31,7 @@ def write_atomically(artifacts: list[Artifact], out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
         raise FraiseQLError(
             [
-                error(
+                diag(
                     "FQL140",
                     f'refusing to replace "{display_path(out)}": it exists and was not written by fraiseql build',
                     hint="choose another --out directory, or remove it yourself",
@@ -62,7 +64,7 @@ def write_atomically(artifacts: list[Artifact], out: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def stale_files(artifacts: list[Artifact], out: Path) -> list[str]:
+def stale_files(artifacts: Sequence[Artifact], out: Path) -> list[str]:
     """Paths that differ between the artifacts and ``out``: changed, missing, or no longer produced."""
     expected = {a.path: a.content for a in artifacts}
     stale = []

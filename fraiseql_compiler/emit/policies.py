@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fraiseql_compiler.emit.context import SqlContext
+from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import ObjectType, Schema
-from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal, split_qualified
+from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, quote_literal, split_qualified
 
 # access action → SQL command, and which clauses it takes: UPDATE checks both the rows it may touch
 # (USING) and what they may become (WITH CHECK).
@@ -23,10 +23,10 @@ class RenderedPolicy:
     check: str | None
 
 
-def _policies(t: ObjectType, ctx: SqlContext) -> list[RenderedPolicy]:
+def _policies(t: ObjectType, facts: Facts) -> list[RenderedPolicy]:
     out = []
     for p in sorted(t.policies, key=lambda p: (p.role, list(COMMANDS).index(p.action))):
-        role = ctx.roles.by_key(p.role)
+        role = facts.settings.roles.by_key(p.role)
         if role is None:  # rejected by checks.access.check_roles before emitting
             continue
         command = COMMANDS[p.action]
@@ -35,17 +35,18 @@ def _policies(t: ObjectType, ctx: SqlContext) -> list[RenderedPolicy]:
                 name=quote_ident(f"fql_{p.role}_{command.lower()}"),
                 command=command,
                 role=role.ident,
-                using=p.sql if command in ("SELECT", "UPDATE", "DELETE") else None,
-                check=p.sql if command in ("INSERT", "UPDATE") else None,
+                using=facts.policies[p.id] if command in ("SELECT", "UPDATE", "DELETE") else None,
+                check=facts.policies[p.id] if command in ("INSERT", "UPDATE") else None,
             )
         )
     return out
 
 
-def render_table_security(t: ObjectType, ctx: SqlContext) -> str:
+def render_table_security(t: ObjectType, facts: Facts) -> str:
     assert t.table is not None and t.view is not None
+    settings = facts.settings
     schema_name, table_name = split_qualified(t.table)
-    policies = _policies(t, ctx)
+    policies = _policies(t, facts)
     writes = []
     for command in ("INSERT", "UPDATE", "DELETE"):
         roles = sorted({p.role for p in policies if p.command == command})
@@ -54,17 +55,17 @@ def render_table_security(t: ObjectType, ctx: SqlContext) -> str:
     return render(
         "table_security.sql.j2",
         type_name=t.name,
-        source=f"{t.span.file}:{t.span.line}",
-        table=qualify(t.table, ctx.default_schema),
-        view=qualify(t.view, ctx.default_schema),
-        schema_literal=quote_literal(schema_name or ctx.default_schema),
+        source=comment_text(f"{t.span.file}:{t.span.line}"),
+        table=qualify(t.table, settings.default_schema),
+        view=facts.views[t.name].relation,
+        schema_literal=quote_literal(schema_name or settings.default_schema),
         table_literal=quote_literal(table_name),
         policies=policies,
         writes=writes,
-        all_roles=ctx.roles.api_idents,
+        all_roles=settings.roles.api_idents,
     )
 
 
-def emit_policies(schema: Schema, ctx: SqlContext) -> list[str]:
+def emit_policies(schema: Schema, facts: Facts) -> list[str]:
     """One block per table-backed type, in name order."""
-    return [render_table_security(t, ctx) for t in schema.types if t.table and t.view]
+    return [render_table_security(t, facts) for t in schema.types if t.name in facts.views]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fraiseql_compiler.checks.views import owner_key, view_columns, view_dependencies
+from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.analysis.sources import Source, owner_key
 from fraiseql_compiler.emit.api_objects import emit_api_objects
 from fraiseql_compiler.emit.artifacts import Artifact
 from fraiseql_compiler.emit.auth_sql import emit_auth_sql
-from fraiseql_compiler.emit.context import SqlContext
 from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
-from fraiseql_compiler.sql.quoting import qualify, quote_ident, quote_literal
+from fraiseql_compiler.settings import Settings
+from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, quote_literal
 
 # jsonb_build_object takes at most 100 arguments: 50 key/value pairs per call.
 _PAIRS_PER_CALL = 50
@@ -34,18 +35,9 @@ def _file(title: str, statements: list[str]) -> str:
     return render("file.sql.j2", title=title, statements=[s.rstrip("\n") for s in statements])
 
 
-def uses_auth_functions(schema: Schema, ctx: SqlContext) -> bool:
-    """The auth tables and functions are emitted when something needs them: a mutation bound to an auth
-    flow, API keys, or token revocation (the guards call fraiseql.token_revoked()). They read the
-    [auth.login] table, which must then exist."""
-    security = getattr(ctx.config, "security", None)
-    api_keys = getattr(getattr(security, "api_keys", None), "enabled", False)
-    return ctx.revocation.enabled or bool(api_keys) or any(m.auth_flow for m in schema.mutations)
-
-
-def data_schemas(schema: Schema, ctx: SqlContext) -> list[str]:
+def data_schemas(schema: Schema, settings: Settings) -> list[str]:
     """Schemas holding the user's tables and views: the API roles need USAGE on them."""
-    names = {ctx.default_schema}
+    names = {settings.default_schema}
     for t in schema.types:
         for name in (t.table, t.view):
             if name and "." in name:
@@ -56,36 +48,18 @@ def data_schemas(schema: Schema, ctx: SqlContext) -> list[str]:
     return [quote_ident(n) for n in sorted(names)]
 
 
-def emit_fraiseql_schema(schema: Schema, ctx: SqlContext) -> str:
+def emit_fraiseql_schema(schema: Schema, settings: Settings) -> str:
     statement = render(
         "fraiseql_schema.sql.j2",
-        roles=ctx.roles,
-        api_schema=quote_ident(ctx.api_schema),
-        data_schemas=data_schemas(schema, ctx),
-        revocation=ctx.revocation,
-        states=ctx.states,
+        roles=settings.roles,
+        api_schema=quote_ident(settings.api_schema),
+        data_schemas=data_schemas(schema, settings),
+        revocation=settings.revocation,
+        states=settings.states,
         functions=HELPER_FUNCTIONS,
     )
     title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
     return _file(title, [statement])
-
-
-def _order(schema: Schema) -> list[ObjectType]:
-    """Table-backed types, each after the types its view embeds (checks reject cycles)."""
-    deps = view_dependencies(schema)
-    by_name = {t.name: t for t in schema.types}
-    done: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        for dep in deps.get(name, []):
-            visit(dep)
-        done.append(name)
-
-    for name in sorted(deps):
-        visit(name)
-    return [by_name[n] for n in done]
 
 
 def _has_id(t: ObjectType) -> bool:
@@ -107,10 +81,10 @@ def _value(f: Field, t: ObjectType, by_name: dict[str, ObjectType], default_sche
     return f"t.{quote_ident(str(f.column))}"
 
 
-def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: str, view_cols: dict[str, str]) -> str:
+def render_view(t: ObjectType, view: Source, by_name: dict[str, ObjectType], default_schema: str) -> str:
     columns = []
-    for name, column in view_cols.items():
-        col, alias = quote_ident(column), quote_ident(name)
+    for name, column in view.columns.items():
+        col, alias = quote_ident(column.table_column), quote_ident(name)
         columns.append(f"t.{col}" if col == alias else f"t.{col} AS {alias}")
     pairs = [f"{quote_literal(f.graphql_name)}, {_value(f, t, by_name, default_schema)}" for f in t.fields]
     calls = []
@@ -120,28 +94,28 @@ def render_view(t: ObjectType, by_name: dict[str, ObjectType], default_schema: s
     return render(
         "view.sql.j2",
         type_name=t.name,
-        source=f"{t.span.file}:{t.span.line}",
-        view=qualify(str(t.view), default_schema),
+        source=comment_text(f"{t.span.file}:{t.span.line}"),
+        view=view.relation,
         table=qualify(str(t.table), default_schema),
         columns=columns,
         data=" || ".join(calls),
     )
 
 
-def emit_sql(schema: Schema, ctx: SqlContext) -> list[Artifact]:
-    default_schema = ctx.default_schema
-    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema(schema, ctx))]
-    if uses_auth_functions(schema, ctx):
-        artifacts.append(Artifact("sql/0002_auth.sql", emit_auth_sql(ctx)))
+def emit_sql(schema: Schema, facts: Facts) -> list[Artifact]:
+    settings = facts.settings
+    default_schema = settings.default_schema
+    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema(schema, settings))]
+    if facts.needs_auth_functions:
+        artifacts.append(Artifact("sql/0002_auth.sql", emit_auth_sql(settings)))
     by_name = {t.name: t for t in schema.types}
-    all_columns = view_columns(schema)
-    views = [render_view(t, by_name, default_schema, all_columns[t.name]) for t in _order(schema)]
+    views = [render_view(by_name[n], facts.views[n], by_name, default_schema) for n in facts.view_order]
     if views:
         artifacts.append(Artifact("sql/0003_views.sql", _file("JSONB read views, one per table-backed type.", views)))
-        security = emit_policies(schema, ctx)
+        security = emit_policies(schema, facts)
         title = "Row-level security and privileges for every table-backed type."
         artifacts.append(Artifact("sql/0004_row_security.sql", _file(title, security)))
-    api = emit_api_objects(schema, ctx)
+    api = emit_api_objects(schema, facts)
     if api:
         title = "The API: one object per query and mutation, with its checks; the only things API roles call."
         artifacts.append(Artifact("sql/0005_api.sql", _file(title, api)))

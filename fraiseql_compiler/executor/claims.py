@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fraiseql_compiler.executor.errors import ExecutionError
 from fraiseql_compiler.executor.tokens import Verified
+from fraiseql_compiler.manifest.models import RoleRule
 
 PASS_THROUGH = ("jti", "iat", "exp")
 
@@ -18,16 +20,16 @@ def _scopes(value: Any, fmt: str = "auto") -> list[str]:
     return []
 
 
-def _rule_matches(rule: dict[str, Any], claims: dict[str, Any]) -> bool:
-    value = claims.get(rule["claim"])
-    if rule["operator"] == "exists":
+def _rule_matches(rule: RoleRule, claims: dict[str, Any]) -> bool:
+    value = claims.get(rule.claim)
+    if rule.operator == "exists":
         return value is not None
-    if rule["operator"] == "equals":
-        return value == rule["value"]
+    if rule.operator == "equals":
+        return bool(value == rule.value)
     # contains: an element of an array, or a whole word of a space-separated string, never a substring
     if isinstance(value, list):
-        return rule["value"] in value
-    return isinstance(value, str) and rule["value"] in value.split()
+        return rule.value in value
+    return isinstance(value, str) and isinstance(rule.value, str) and rule.value in value.split()
 
 
 def normalize(verified: Verified, roles: dict[str, str]) -> tuple[dict[str, Any], str]:
@@ -39,16 +41,19 @@ def normalize(verified: Verified, roles: dict[str, str]) -> tuple[dict[str, Any]
         role = roles["authenticated"]
     else:
         claims = {
-            "sub": str(raw[provider["subject_claim"]]),
-            "scopes": _scopes(raw.get(provider["scopes_claim"]), provider["scopes_format"]),
+            "sub": str(raw[provider.subject_claim]),
+            "scopes": _scopes(raw.get(provider.scopes_claim), provider.scopes_format),
             "auth": "jwt",
-            "provider": provider["name"],
+            "provider": provider.name,
         }
-        for name, source in sorted(provider["claims"].items()):
+        for name, source in sorted(provider.claims.items()):
             if source in raw:
                 claims[name] = raw[source]
-        rule = next((r for r in provider["role_rules"] if _rule_matches(r, raw)), None)
-        role = rule["db_role"] if rule else provider["default_db_role"]
+        rule = next((r for r in provider.role_rules if _rule_matches(r, raw)), None)
+        db_role = rule.db_role if rule else provider.default_db_role
+        if db_role is None:  # the config validates role rules against [database.roles]: a stale manifest
+            raise ExecutionError(500, "MISCONFIGURED", f"provider {provider.name}: a role rule names no database role")
+        role = db_role
     for key in PASS_THROUGH:
         if key in raw:
             claims[key] = raw[key]

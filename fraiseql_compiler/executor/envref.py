@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from fraiseql_compiler.executor.errors import ExecutionError
+from fraiseql_compiler.manifest.models import EnvRef, EnvValue
 
 
-def resolve(value: Any, environ: Mapping[str, str] | None = None, *, what: str = "setting") -> Any:
+def resolve(value: EnvValue, environ: Mapping[str, str] | None = None, *, what: str = "setting") -> str:
     env = os.environ if environ is None else environ
-    if isinstance(value, dict) and "env" in value:
-        found = env.get(value["env"])
+    if isinstance(value, EnvRef):
+        found = env.get(value.env)
         if found:
             return found
-        if "default" in value:
-            return value["default"]
+        if value.default is not None:
+            return value.default
         # fail closed: a runtime must not start with an unchecked issuer or audience
-        raise ExecutionError(500, "MISCONFIGURED", f"{what}: environment variable {value['env']} is not set")
+        raise ExecutionError(500, "MISCONFIGURED", f"{what}: environment variable {value.env} is not set")
     return value

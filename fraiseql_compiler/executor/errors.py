@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fraiseql_compiler.manifest.models import Manifest
 
 
 class ExecutionError(Exception):
@@ -26,8 +29,8 @@ def unauthenticated(message: str) -> ExecutionError:
     return ExecutionError(401, "UNAUTHENTICATED", message)
 
 
-def from_sqlstate(manifest: dict[str, Any], sqlstate: str | None, message: str) -> ExecutionError:
-    for entry in manifest.get("errors", []):
-        if entry["sqlstate"] == sqlstate:
-            return ExecutionError(entry["http"], entry["code"], message, sqlstate)
+def from_sqlstate(manifest: Manifest, sqlstate: str | None, message: str) -> ExecutionError:
+    for entry in manifest.errors:
+        if entry.sqlstate == sqlstate:
+            return ExecutionError(entry.http, entry.code, message, sqlstate)
     return ExecutionError(500, "DATABASE_ERROR", message, sqlstate)

@@ -7,10 +7,18 @@ import inspect
 import sys
 from typing import Any
 
-from fraiseql._decorators import AUTH_FLOWS
 from fraiseql._registry import Entry
-from fraiseql._spec import ACCESS_ACTIONS, SPEC_ATTR, FieldOptions, MiddlewareSpec, OperationSpec, TypeSpec
-from fraiseql_compiler.errors import Diagnostic, Span, did_you_mean, error
+from fraiseql._spec import (
+    ACCESS_ACTIONS,
+    AUTH_FLOW_CONVENTIONS,
+    SPEC_ATTR,
+    FieldOptions,
+    Location,
+    MiddlewareSpec,
+    OperationSpec,
+    TypeSpec,
+)
+from fraiseql_compiler.diagnostics import Diagnostic, Related, Span, diag, did_you_mean
 from fraiseql_compiler.introspect.hints import (
     HintError,
     Known,
@@ -40,32 +48,32 @@ from fraiseql_compiler.loader import LoadResult
 from fraiseql_compiler.naming import camel, snake
 from fraiseql_compiler.scalars import SCALAR_NAMES
 from fraiseql_compiler.sourcemap import SourceMap
+from fraiseql_compiler.sql.predicate_render import Predicate
 
 _EMPTY = inspect.Parameter.empty
 _ROW_FILTER_PLACEHOLDERS = frozenset({"current_user_id", "jwt", "arg"})
 _POLICY_PLACEHOLDERS = frozenset({"current_user_id", "jwt", "scope"})
 
 
-def _parameters(fn: Any) -> list[tuple[str, bool, Any]]:
-    """(name, variadic, default) of each parameter, in order, read from the code object: as exact as
-    inspect.signature for plain functions, and much cheaper across thousands of operations."""
+def _parameters(fn: Any) -> list[tuple[str, str, Any]]:
+    """(name, "*" or "**" for a variadic one else "", default) of each parameter, in order, read from the
+    code object: as exact as inspect.signature for plain functions, and much cheaper across thousands."""
     code = fn.__code__
     positional = code.co_varnames[: code.co_argcount]
     kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
     defaults = fn.__defaults__ or ()
     kwdefaults = fn.__kwdefaults__ or {}
     first_default = len(positional) - len(defaults)
-    out: list[tuple[str, bool, Any]] = [
-        (name, False, defaults[i - first_default] if i >= first_default else _EMPTY)
-        for i, name in enumerate(positional)
+    out: list[tuple[str, str, Any]] = [
+        (name, "", defaults[i - first_default] if i >= first_default else _EMPTY) for i, name in enumerate(positional)
     ]
     index = code.co_argcount + code.co_kwonlyargcount
     if code.co_flags & inspect.CO_VARARGS:
-        out.append((code.co_varnames[index], True, _EMPTY))
+        out.append((code.co_varnames[index], "*", _EMPTY))
         index += 1
-    out += [(name, False, kwdefaults.get(name, _EMPTY)) for name in kwonly]
+    out += [(name, "", kwdefaults.get(name, _EMPTY)) for name in kwonly]
     if code.co_flags & inspect.CO_VARKEYWORDS:
-        out.append((code.co_varnames[index], True, _EMPTY))
+        out.append((code.co_varnames[index], "**", _EMPTY))
     return out
 
 
@@ -93,7 +101,7 @@ class Builder:
                 self.known[id(entry.obj)] = Known(kind, spec.name, "text" if kind == "enum" else None)
                 self.type_names[spec.python_name] = entry.obj
         self._namespaces: dict[str, dict[str, Any]] = {}
-        self._predicates: dict[str, Any] = {}
+        self._predicates: dict[tuple[str, str], Predicate] = {}
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -116,7 +124,7 @@ class Builder:
             hint = did_you_mean(exc.missing_name, candidates) or (
                 f'define or import "{exc.missing_name}", or decorate it with @fraiseql.type'
             )
-        self.diagnostics.append(error(exc.code, exc.message, span, hint))
+        self.diagnostics.append(diag(exc.code, exc.message, span, hint))
 
     def _resolve(self, raw: Any, module: str, span: Span, position: str) -> tuple[TypeRef, FieldOptions | None] | None:
         try:
@@ -130,6 +138,15 @@ class Builder:
 
     def _span_of(self, spec: TypeSpec | OperationSpec | MiddlewareSpec) -> Span:
         return self.sources.definition(spec.location.file, spec.location.line)
+
+    def _keyword_span(self, spec: TypeSpec | OperationSpec, keyword: str) -> Span | None:
+        """Where the decorator's ``keyword=`` is, when the user wrote it (``name=`` on a type: the GraphQL
+        name differs from the class name)."""
+        given = spec.name != spec.python_name if isinstance(spec, TypeSpec) else spec.name is not None
+        return self.sources.keyword(spec.location.file, spec.location.line, keyword) if given else None
+
+    def _option_span(self, location: Location | None, keyword: str) -> Span | None:
+        return self.sources.keyword(location.file, location.line, keyword) if location is not None else None
 
     def _member_span(self, spec: TypeSpec | OperationSpec, name: str) -> Span:
         return self.sources.member(spec.location.file, spec.location.line, name) or self._span_of(spec)
@@ -150,7 +167,7 @@ class Builder:
                 default = base.__dict__.get(name, inspect.Parameter.empty)
                 if isinstance(default, FieldOptions):
                     self.diagnostics.append(
-                        error(
+                        diag(
                             "FQL108",
                             f'field "{name}" uses fraiseql.field(...) as a default value',
                             span,
@@ -182,6 +199,7 @@ class Builder:
                         graphql_name=opts.name or camel(name),
                         type=ref,
                         span=span,
+                        name_span=self._option_span(opts.location, "name") if opts.name else None,
                         description=opts.description,
                         deprecation_reason=opts.deprecation_reason,
                         column=column,
@@ -203,6 +221,7 @@ class Builder:
             module=cls.__module__,
             fields=self._fields(cls, spec, "output"),
             span=self._span_of(spec),
+            name_span=self._keyword_span(spec, "name"),
             description=spec.description,
             table=spec.table,
             view=view,
@@ -220,6 +239,7 @@ class Builder:
             module=cls.__module__,
             fields=self._fields(cls, spec, "input"),
             span=self._span_of(spec),
+            name_span=self._keyword_span(spec, "name"),
             description=spec.description,
         )
 
@@ -242,6 +262,7 @@ class Builder:
             module=cls.__module__,
             values=tuple(values),
             span=self._span_of(spec),
+            name_span=self._keyword_span(spec, "name"),
             description=spec.description,
         )
 
@@ -257,9 +278,9 @@ class Builder:
             span = self._member_span(spec, name)
             if variadic:
                 self.diagnostics.append(
-                    error(
-                        "FQL206",
-                        f"*{name} cannot be a GraphQL argument",
+                    diag(
+                        "FQL221",
+                        f"{variadic}{name} cannot be a GraphQL argument",
                         span,
                         "declare each argument by name",
                     )
@@ -268,8 +289,8 @@ class Builder:
                 continue
             if name not in fn.__annotations__:
                 self.diagnostics.append(
-                    error(
-                        "FQL206",
+                    diag(
+                        "FQL219",
                         f'argument "{name}" of {spec.kind} "{spec.python_name}" has no type hint',
                         span,
                         f"annotate it, e.g. `{name}: {_guess(default_value)}`",
@@ -318,25 +339,9 @@ class Builder:
         resolved = self._resolve(fn.__annotations__["return"], fn.__module__, span, "output")
         return resolved[0] if resolved else None
 
-    def _column_types(self, t: ObjectType, types: dict[str, ObjectType], *, view: bool) -> dict[str, str]:
-        """Column → PostgreSQL type, as far as the fields tell (scalars, and embedded objects' keys): named
-        as in the generated view (``view``, for row filters) or as in the table (for policies)."""
-        out: dict[str, str] = {}
-        for f in t.fields:
-            if f.column is None:
-                continue
-            if f.type.kind in ("scalar", "enum") and f.type.sql_type:
-                out.setdefault(f.name if view else f.column, f.type.sql_type)
-            elif f.type.kind == "object" and (embedded := types.get(str(f.type.name))):
-                key = next((k for k in embedded.fields if k.name == "id"), None)
-                if key is not None and key.type.sql_type:
-                    out.setdefault(f.column, key.type.sql_type)
-        return out
+    def _policies(self, t: ObjectType, spec: TypeSpec) -> tuple[Policy, ...]:
+        from fraiseql_compiler.sql.predicate import PredicateError
 
-    def _policies(self, t: ObjectType, spec: TypeSpec, types: dict[str, ObjectType]) -> tuple[Policy, ...]:
-        from fraiseql_compiler.sql.predicate import PredicateError, parse_predicate
-
-        column_types = self._column_types(t, types, view=False)
         policies: list[Policy] = []
         for role, rules in spec.access or ():
             loc = rules.location or spec.location
@@ -345,12 +350,11 @@ class Builder:
                 if text is None:
                     continue
                 try:
-                    predicate = parse_predicate(text, allowed=_POLICY_PLACEHOLDERS, context="policy")
+                    predicate = self._parse(text, "policy")
                 except PredicateError as exc:
                     span = self.sources.string_offset(loc.file, loc.line, action, exc.offset, exc.length)
-                    self.diagnostics.append(error(exc.code, exc.message, span, exc.hint))
+                    self.diagnostics.append(diag(exc.code, exc.message, span, exc.hint))
                     continue
-                sql, _ = predicate.to_sql(column_types=column_types)
                 columns = tuple(
                     ColumnUse(
                         name=c.name, span=self.sources.string_offset(loc.file, loc.line, action, c.offset, c.length)
@@ -359,37 +363,40 @@ class Builder:
                 )
                 policies.append(
                     Policy(
+                        id=f"{t.id}.policy.{role}.{action}",
                         role=role,
                         action=action,
                         source=text,
-                        sql=sql,
+                        predicate=predicate,
                         columns=columns,
                         span=self.sources.keyword(loc.file, loc.line, action),
                     )
                 )
         return tuple(policies)
 
-    def _row_filter(
-        self, spec: OperationSpec, returns: TypeRef, types: dict[str, ObjectType], args: tuple[Argument, ...]
-    ) -> RowFilter | None:
-        from fraiseql_compiler.sql.predicate import PredicateError, parse_predicate
+    def _parse(self, text: str, context: str) -> Predicate:
+        """Schemas repeat the same predicates (author_id = {current_user_id}): each text is parsed once."""
+        from fraiseql_compiler.sql.predicate import parse_predicate
+
+        key = (text, context)
+        predicate = self._predicates.get(key)
+        if predicate is None:
+            allowed = _POLICY_PLACEHOLDERS if context == "policy" else _ROW_FILTER_PLACEHOLDERS
+            predicate = self._predicates[key] = parse_predicate(text, allowed=allowed, context=context)
+        return predicate
+
+    def _row_filter(self, spec: OperationSpec, args: tuple[Argument, ...]) -> RowFilter | None:
+        from fraiseql_compiler.sql.predicate import PredicateError
 
         text = spec.row_filter
         assert text is not None
         file, line = spec.location.file, spec.location.line
         try:
-            # Schemas repeat the same filter (author_id = {current_user_id}); parse each text once.
-            predicate = self._predicates.get(text)
-            if predicate is None:
-                predicate = self._predicates[text] = parse_predicate(text, allowed=_ROW_FILTER_PLACEHOLDERS)
+            predicate = self._parse(text, "row_filter")
         except PredicateError as exc:
             span = self.sources.string_offset(file, line, "row_filter", exc.offset, exc.length)
-            self.diagnostics.append(error(exc.code, exc.message, span, exc.hint))
+            self.diagnostics.append(diag(exc.code, exc.message, span, exc.hint))
             return None
-        target = types.get(str(returns.named().name))
-        column_types = self._column_types(target, types, view=True) if target is not None else {}
-        arg_types = {a.name: a.type.sql_type for a in args if a.type.kind in ("scalar", "enum") and a.type.sql_type}
-        sql, params = predicate.to_sql(column_types=column_types, arg_types=arg_types)
         columns = tuple(
             ColumnUse(name=c.name, span=self.sources.string_offset(file, line, "row_filter", c.offset, c.length))
             for c in predicate.columns
@@ -403,8 +410,8 @@ class Builder:
                     f'add an argument "{ph.name}" to {spec.python_name}()' if ph.name else None
                 )
                 self.diagnostics.append(
-                    error(
-                        "FQL210",
+                    diag(
+                        "FQL226",
                         f'row_filter uses {{arg:{ph.name}}} but "{spec.python_name}" has no such argument',
                         span,
                         hint,
@@ -412,8 +419,8 @@ class Builder:
                 )
         return RowFilter(
             source=text,
-            sql=sql,
-            params=params,
+            predicate=predicate,
+            params=predicate.arg_names(),
             columns=columns,
             span=self.sources.keyword(file, line, "row_filter"),
         )
@@ -432,16 +439,15 @@ class Builder:
             "arguments": args,
             "returns": returns,
             "span": self._span_of(spec),
+            "name_span": self._keyword_span(spec, "name"),
             "auth": self._auth(spec),
             "description": spec.description,
         }
         if spec.kind == "mutation":
             # The guide's names bind by convention, unless the user named a function of their own.
             flow = spec.auth_flow
-            if flow is None and spec.function is None and spec.python_name in AUTH_FLOWS:
-                flow = spec.python_name
-            if flow is None and spec.function is None and spec.python_name == "logout":
-                flow = "revoke_token"
+            if flow is None and spec.function is None:
+                flow = AUTH_FLOW_CONVENTIONS.get(spec.python_name)
             return Mutation(
                 id=f"mutation.{common['graphql_name']}",
                 function=spec.function or f"fn_{spec.python_name}",
@@ -453,7 +459,7 @@ class Builder:
         if sql_source is None:
             target = types.get(str(returns.named().name))
             sql_source = target.view if target is not None else None
-        row_filter = self._row_filter(spec, returns, types, args) if spec.row_filter is not None else None
+        row_filter = self._row_filter(spec, args) if spec.row_filter is not None else None
         if spec.row_filter is not None and row_filter is None:
             return None
         return Query(
@@ -475,18 +481,19 @@ class Builder:
             where = self.sources.decorator(first.location.file, first.location.line)
             kind = "type" if dup.namespace == "type" else dup.namespace
             self.diagnostics.append(
-                error(
+                diag(
                     "FQL202",
                     f'duplicate {kind} name "{dup.name}"',
                     span,
-                    f"first defined at {where.file}:{where.line}; rename one",
+                    "rename one of them",
+                    related=(Related(where, "first defined here"),),
                 )
             )
         for obj, loc in registry.auth_targets:
             if not isinstance(getattr(obj, SPEC_ATTR, None), OperationSpec):
                 name = getattr(obj, "__name__", "?")
                 self.diagnostics.append(
-                    error(
+                    diag(
                         "FQL109",
                         f'auth decorator on "{name}", which is not a query or mutation',
                         self.sources.decorator(loc.file, loc.line),
@@ -522,14 +529,11 @@ class Builder:
                         description=spec.description,
                     )
                 )
-        # Policies read the table's columns, which include embedded objects' keys: all types first.
         for entry in self.entries:
             spec = getattr(entry.obj, SPEC_ATTR)
             if isinstance(spec, TypeSpec) and spec.kind == "type" and spec.access is not None:
                 t = types[spec.name]
-                types[spec.name] = t.model_copy(
-                    update={"access_declared": True, "policies": self._policies(t, spec, types)}
-                )
+                types[spec.name] = t.model_copy(update={"access_declared": True, "policies": self._policies(t, spec)})
         queries: list[Query] = []
         mutations: list[Mutation] = []
         for entry, spec in ops:

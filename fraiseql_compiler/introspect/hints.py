@@ -123,14 +123,14 @@ def to_typeref(hint: Any, known: dict[int, Known], position: Position) -> TypeRe
     if inspect.isclass(hint):
         if issubclass(hint, enum.Enum):
             raise HintError(
-                "FQL206",
+                "FQL218",
                 f"enum {hint.__name__} is not a FraiseQL enum",
                 f"decorate {hint.__name__} with @fraiseql.enum",
             )
         if hint.__module__ not in ("builtins", "typing", "datetime", "decimal", "uuid"):
             deco = "@fraiseql.input" if position == "input" else "@fraiseql.type"
             raise HintError(
-                "FQL206", f"{hint.__name__} is not a FraiseQL type", f"decorate {hint.__name__} with {deco}"
+                "FQL218", f"{hint.__name__} is not a FraiseQL type", f"decorate {hint.__name__} with {deco}"
             )
     raise HintError("FQL206", f"unsupported type hint {_describe(hint)}", _suggestion(hint))
 
@@ -151,4 +151,9 @@ def json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
-    raise HintError("FQL206", f"default value {value!r} cannot be expressed in GraphQL", "use a JSON-like literal")
+    hint = "GraphQL has lists only: write a list" if isinstance(value, set | frozenset) else None
+    raise HintError(
+        "FQL222",
+        f"default value {value!r} cannot be expressed in GraphQL",
+        hint or "use None, a bool, number or string, a list, a dict, an enum member, a date, time or Decimal",
+    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, InstanceOf
 
-from fraiseql_compiler.errors import Span
+from fraiseql_compiler.diagnostics import Span
+from fraiseql_compiler.sql.predicate_render import Predicate
 
-FORMAT_VERSION = 1
+# 2: predicates are parsed trees (rendered to SQL by the analysis, which knows the column types); policies
+# have stable ids.
+FORMAT_VERSION = 2
 
 TypeKind = Literal["scalar", "object", "input", "enum", "list"]
 
@@ -44,6 +47,7 @@ class Field(Model):
     graphql_name: str
     type: TypeRef
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     description: str | None = None
     deprecation_reason: str | None = None
     column: str | None = None  # output types: the table column this field reads
@@ -57,13 +61,17 @@ class ColumnUse(Model):
     span: Span
 
 
+Action = Literal["read", "insert", "update", "delete"]
+
+
 class Policy(Model):
     """One row-level security rule: an API role may perform an action on rows matching a predicate."""
 
+    id: str  # type.Post.policy.authenticated.read
     role: str  # role key: anonymous, authenticated, api_key or an extra role
-    action: Literal["read", "insert", "update", "delete"]
-    source: str
-    sql: str
+    action: Action
+    source: str  # the predicate as written
+    predicate: InstanceOf[Predicate]
     columns: tuple[ColumnUse, ...]
     span: Span
 
@@ -75,6 +83,7 @@ class ObjectType(Model):
     module: str
     fields: tuple[Field, ...]
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     description: str | None = None
     table: str | None = None  # as written: [schema.]table
     view: str | None = None  # the view generated for a table-backed type: view= or v_<snake name>
@@ -91,6 +100,7 @@ class InputType(Model):
     module: str
     fields: tuple[Field, ...]
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     description: str | None = None
 
 
@@ -107,6 +117,7 @@ class EnumType(Model):
     module: str
     values: tuple[EnumValue, ...]
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     description: str | None = None
 
 
@@ -127,8 +138,8 @@ class Auth(Model):
 
 
 class RowFilter(Model):
-    source: str
-    sql: str
+    source: str  # the predicate as written
+    predicate: InstanceOf[Predicate]
     params: tuple[str, ...]  # argument names bound to $1, $2, …
     columns: tuple[ColumnUse, ...]
     span: Span
@@ -143,6 +154,7 @@ class Query(Model):
     returns: TypeRef
     sql_source: str  # qualified
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     auth: Auth
     description: str | None = None
     id_arg: str | None = None
@@ -160,6 +172,7 @@ class Mutation(Model):
     returns: TypeRef
     function: str  # the SQL function the mutation calls, as written or fn_<name>
     span: Span
+    name_span: Span | None = None  # the name="..." the user wrote, if any
     auth: Auth
     description: str | None = None
     function_span: Span | None = None
@@ -192,5 +205,12 @@ class Schema(Model):
     def _types_by_name(self) -> dict[str, ObjectType]:
         return {t.name: t for t in self.types}
 
+    @cached_property
+    def _inputs_by_name(self) -> dict[str, InputType]:
+        return {i.name: i for i in self.inputs}
+
     def object_type(self, name: str) -> ObjectType | None:
         return self._types_by_name.get(name)
+
+    def input_type(self, name: str) -> InputType | None:
+        return self._inputs_by_name.get(name)

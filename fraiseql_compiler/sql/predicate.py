@@ -35,7 +35,7 @@ import keyword
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -57,7 +57,7 @@ from fraiseql_compiler.sql.predicate_render import (
     Node,
     Not,
     Placeholder,
-    Renderer,
+    Predicate,
     Value,
 )
 
@@ -82,7 +82,6 @@ MAX_LENGTH = 4000
 MAX_DEPTH = 32
 SYNTAX, BAD_PLACEHOLDER = "FQL209", "FQL210"
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "like", "ilike", "between"})
 # A `-` right after one of these (or an operator, `(` or `,`) is the sign of a number.
 _PREFIX_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "like", "ilike", "between"})
@@ -172,32 +171,6 @@ class PredicateError(Exception):
         self.offset = max(0, offset)
         self.length = max(1, length)
         self.hint = hint
-
-
-@dataclass(frozen=True)
-class Predicate:
-    source: str
-    columns: tuple[ColumnRef, ...]
-    placeholders: tuple[Placeholder, ...]
-    tree: Node = field(repr=False, compare=False)
-
-    def column_names(self) -> frozenset[str]:
-        return frozenset(c.name for c in self.columns)
-
-    def arg_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(p.name for p in self.placeholders if p.kind == "arg" and p.name))
-
-    def to_sql(
-        self,
-        *,
-        qualifier: str | None = None,
-        column_types: Mapping[str, str] = _EMPTY,
-        arg_types: Mapping[str, str] = _EMPTY,
-    ) -> tuple[str, tuple[str, ...]]:
-        """Render as PostgreSQL; returns the SQL and the arg names bound to $1, $2, ..."""
-        names = self.arg_names()
-        renderer = Renderer(qualifier, column_types, arg_types, {n: i + 1 for i, n in enumerate(names)})
-        return renderer.render(self.tree), names
 
 
 @dataclass

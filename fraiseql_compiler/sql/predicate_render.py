@@ -10,7 +10,8 @@ an identifier we quote ourselves, or a literal we escape ourselves.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from fraiseql_compiler.sql.quoting import check_type, quote_ident, quote_literal
 
@@ -182,3 +183,32 @@ class Renderer:
         # A scalar subselect of a stable call becomes an initPlan: evaluated
         # once per statement instead of once per row.
         return f"(SELECT {call}{cast})"
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Predicate:
+    source: str
+    columns: tuple[ColumnRef, ...]
+    placeholders: tuple[Placeholder, ...]
+    tree: Node = field(repr=False, compare=False)
+
+    def column_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns)
+
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.name for p in self.placeholders if p.kind == "arg" and p.name))
+
+    def to_sql(
+        self,
+        *,
+        qualifier: str | None = None,
+        column_types: Mapping[str, str] = _EMPTY,
+        arg_types: Mapping[str, str] = _EMPTY,
+    ) -> tuple[str, tuple[str, ...]]:
+        """Render as PostgreSQL; returns the SQL and the arg names bound to $1, $2, ..."""
+        names = self.arg_names()
+        renderer = Renderer(qualifier, column_types, arg_types, {n: i + 1 for i, n in enumerate(names)})
+        return renderer.render(self.tree), names

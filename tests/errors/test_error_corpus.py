@@ -12,8 +12,8 @@ Each case is built from a temporary copy of its folder, so no build/ can ever ap
 The test checks exit code 2, the location, the error count, that nothing was written (no build/, the
 sources byte-for-byte unchanged) and the whole stderr against expected.txt (``pytest --update-goldens``).
 
-Speed: a real subprocess costs ~0.5 s (interpreter, typer, rich, sqlglot), ~25 s for the corpus. So every
-case runs in-process through the real typer app (``CliRunner``: same command, same error boundary, same
+Speed: a real subprocess costs ~0.5 s (interpreter, rich, sqlglot, pydantic), ~25 s for the corpus. So every
+case runs in-process through the real click app (``CliRunner``: same command, same error boundary, same
 rich console), and the SUBPROCESS_CASES also run as ``python -m fraiseql_compiler.cli build .`` and must
 match the same golden, which keeps the in-process harness honest.
 """
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from fraiseql_compiler.cli import app
 from tests.goldens import assert_golden

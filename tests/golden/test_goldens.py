@@ -22,10 +22,10 @@ def test_artifacts_match_goldens(case: Case, update_goldens: bool) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_compile_is_deterministic(case: Case) -> None:
-    from fraiseql_compiler.api import compile_project
+    from fraiseql_compiler.api import analyze, emit
     from fraiseql_compiler.project import resolve_project
 
-    again = compile_project(resolve_project(case.project, case.expected)).artifacts
+    again = emit(analyze(resolve_project(case.project, case.expected)))
     assert {a.path: a.content for a in again} == compiled(case)
 
 

@@ -3,7 +3,6 @@ the reference executor against it as the authenticator role, exactly as a runtim
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -13,9 +12,10 @@ from typing import Any
 import jwt
 import psycopg
 
-from fraiseql_compiler.api import compile_project
+from fraiseql_compiler.api import analyze, emit
 from fraiseql_compiler.executor.errors import ExecutionError
 from fraiseql_compiler.executor.run import Request, execute
+from fraiseql_compiler.manifest import MANIFEST_FILE, Manifest
 from fraiseql_compiler.project import resolve_project
 from tests.cases import REPO
 
@@ -27,7 +27,7 @@ ENV = {"JWT_SECRET": SECRET}
 class Blog:
     url: str  # as the authenticator
     admin: psycopg.Connection[Any]
-    manifest: dict[str, Any]
+    manifest: Manifest
     project: Path
 
     def run(self, operation: str, token: str | None = None, api_key: str | None = None, **variables: Any) -> Any:
@@ -67,11 +67,10 @@ def build_blog(
     if toml_extra:
         with (project / "fraiseql.toml").open("a", encoding="utf-8") as fh:
             fh.write("\n" + toml_extra)
-    compiled = compile_project(resolve_project(project))
-    artifacts = {a.path: a.content for a in compiled.artifacts}
+    artifacts = {a.path: a.content for a in emit(analyze(resolve_project(project)))}
     admin = psycopg.connect(pg_url, autocommit=True)
     admin.execute((project / "db" / "schema.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for path in sorted(p for p in artifacts if p.startswith("sql/")):
         admin.execute(artifacts[path])  # type: ignore[arg-type]
     url = psycopg.conninfo.make_conninfo(pg_url, user="fraiseql_authenticator")
-    return Blog(url, admin, json.loads(artifacts["fraiseql.manifest.json"]), project)
+    return Blog(url, admin, Manifest.model_validate_json(artifacts[MANIFEST_FILE]), project)

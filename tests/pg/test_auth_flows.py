@@ -127,7 +127,7 @@ def test_sql_in_login_arguments_is_inert(blog: Blog, hostile: str) -> None:
         assert isinstance(result, ExecutionError) and result.code in ("INVALID_CREDENTIALS", "LOCKED_OUT")
     key = blog.run("createApiKey", blog.token(ALICE, "read:posts"), name=hostile, scopes=["read:posts"])
     assert key["name"] == hostile
-    assert blog.admin.execute("SELECT scopes FROM tb_user WHERE id = %s", (ALICE,)).fetchone() == (
+    assert blog.admin.execute("SELECT scopes FROM public.tb_user WHERE id = %s", (ALICE,)).fetchone() == (
         ["read:posts", "write:posts"],
     )
 

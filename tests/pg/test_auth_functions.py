@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
-from types import SimpleNamespace as NS
 from typing import Any
 
 import pglast
@@ -22,10 +21,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from fraiseql_compiler.emit.auth_sql import GRANTS, TABLES, AuthSettings, auth_settings, emit_auth_sql
-from fraiseql_compiler.emit.context import SqlContext, sql_context
+from fraiseql_compiler.config import ConfigError, parse_config
+from fraiseql_compiler.emit.auth_sql import GRANTS, TABLES, emit_auth_sql
 from fraiseql_compiler.emit.sql import HELPER_FUNCTIONS, emit_fraiseql_schema
 from fraiseql_compiler.ir import Schema
+from fraiseql_compiler.settings import Settings
 
 Conn = psycopg.Connection[Any]
 
@@ -56,17 +56,19 @@ ACCOUNT_LOGIN = {
 }
 
 
-def make_ctx(*, revocation: bool = True, schema: str = "public", login: tuple[tuple[str, str], ...] = ()) -> SqlContext:
-    config = NS(
-        database=NS(schema_=schema),
-        auth=NS(login=NS(bcrypt_cost=TEST_COST, **dict(login)), jwt=NS(refresh_token_ttl_seconds=3600)),
-        security=NS(
-            token_revocation=NS(enabled=revocation, require_jti=True),
-            rate_limiting=NS(login_max_attempts=MAX_ATTEMPTS, login_window_seconds=900, lockout_seconds=900),
-            api_keys=NS(prefix="fql_", default_ttl_days=90, max_ttl_days=365),
-        ),
-    )
-    return sql_context(config)
+def make_ctx(*, revocation: bool = True, schema: str = "public", login: tuple[tuple[str, str], ...] = ()) -> Settings:
+    """Settings from a real fraiseql.toml, through the config parser."""
+    import tomli_w
+
+    document = {
+        "database": {"schema": schema},
+        "auth": {"login": {"bcrypt_cost": TEST_COST, **dict(login)}, "jwt": {"refresh_token_ttl_seconds": 3600}},
+        "security": {
+            "token_revocation": {"enabled": revocation, "require_jti": True},
+            "rate_limiting": {"login_max_attempts": MAX_ATTEMPTS, "login_window_seconds": 900, "lockout_seconds": 900},
+        },
+    }
+    return Settings.from_config(parse_config(tomli_w.dumps(document)))
 
 
 @cache
@@ -163,7 +165,7 @@ def test_every_statement_parses_with_pglast_and_plpgsql_bodies_too() -> None:
         for raw in pglast.split(text):
             if re.search(r"LANGUAGE plpgsql", raw) and raw.lstrip().startswith("CREATE"):
                 pglast.parse_plpgsql(raw)
-    default = emit_auth_sql(sql_context(NS(database=NS(schema_="public"))))
+    default = emit_auth_sql(Settings.from_config(parse_config("")))
     pglast.parse_sql(default)
     assert "'$2a$12$" in default  # the dummy hash has the configured cost (default 12) ...
     assert "'$2a$08$" in _sql()[1]  # ... here the test users' cost
@@ -171,15 +173,19 @@ def test_every_statement_parses_with_pglast_and_plpgsql_bodies_too() -> None:
     assert set(re.findall(r"CREATE POLICY (\w+)", default)) == {"fqlauth_owner"}
 
 
-def test_auth_settings_defaults_and_validation() -> None:
-    assert auth_settings(NS()) == AuthSettings()
-    assert auth_settings(NS(auth=NS(login=NS(table="app.tb_account")))).login_table == "app.tb_account"
-    with pytest.raises(ValueError):
-        AuthSettings(api_key_prefix="x'; DROP TABLE t; --")
-    with pytest.raises(ValueError):
-        AuthSettings(login_max_attempts=0)
-    with pytest.raises(ValueError):
-        AuthSettings(bcrypt_cost=3)
+def test_the_settings_compiled_into_0002_are_the_configs_validated_values() -> None:
+    """One source for every default and bound: the config models (the SQL layer restates none)."""
+    settings = Settings.from_config(parse_config('[auth.login]\ntable = "app.tb_account"\n'))
+    assert settings.login.table == "app.tb_account"
+    assert (settings.rate_limiting.login_window_seconds, settings.login.bcrypt_cost) == (900, 12)
+    for bad in (
+        "[security.api_keys]\nprefix = \"x'; DROP TABLE t; --\"",
+        "[security.rate_limiting]\nlogin_max_attempts = 0",
+        "[security.rate_limiting]\nlogin_window_seconds = 30",
+        "[auth.login]\nbcrypt_cost = 3",
+    ):
+        with pytest.raises(ConfigError):
+            parse_config(bad)
 
 
 def _snapshot(conn: Conn) -> list[Any]:
@@ -410,7 +416,7 @@ def test_bcrypt_hashes_from_other_libraries_verify(pg_conn: Conn) -> None:
         assert [r[0] for r in login(pg_conn)] == [SUB_A]
         pg_conn.execute("UPDATE public.tb_user SET password_hash = '$2a$' || substr(password_hash, 5)")
     # a non-bcrypt hash (here MD5-crypt) never matches
-    pg_conn.execute("UPDATE public.tb_user SET password_hash = crypt(%s, gen_salt('md5'))", (PASSWORD,))
+    pg_conn.execute("UPDATE public.tb_user SET password_hash = public.crypt(%s, public.gen_salt('md5'))", (PASSWORD,))
     assert login(pg_conn) == []
 
 
@@ -665,7 +671,7 @@ def test_non_superuser_owner_with_forced_rls_on_the_login_table(pg_conn: Conn) -
             END $$"""
     )
     pg_conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner)))
-    pg_conn.execute("SET search_path = app")  # pgcrypto is created here, not in public
+    # pgcrypto is created in [database] schema (app), whatever the session's search_path
     pg_conn.execute(
         "ALTER TABLE app.tb_account ENABLE ROW LEVEL SECURITY; ALTER TABLE app.tb_account FORCE ROW LEVEL SECURITY"
     )

@@ -82,7 +82,7 @@ def test_a_never_sees_bs_draft_through_any_query(blog: Blog) -> None:
 def test_a_cannot_delete_bs_post_even_with_the_scope_check_passed(blog: Blog) -> None:
     token = blog.token(ALICE, "admin:posts")
     assert blog.run("deletePost", token, id=BOB_DRAFT) is False  # invisible to A, so nothing deleted
-    assert blog.admin.execute("SELECT count(*) FROM tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
+    assert blog.admin.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
 
 
 def test_missing_scope_is_403(blog: Blog) -> None:
@@ -125,7 +125,7 @@ def test_sql_in_arguments_is_inert(blog: Blog, hostile: str) -> None:
     assert isinstance(result, ExecutionError) or result is False  # a bad uuid is an error, never SQL
     limit = blog.run("posts", token, limit=hostile)
     assert isinstance(limit, ExecutionError | list)
-    assert blog.admin.execute("SELECT count(*) FROM tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
+    assert blog.admin.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
     assert blog.admin.execute("SELECT to_regclass('public.tb_post') IS NOT NULL").fetchone() == (True,)
 
 

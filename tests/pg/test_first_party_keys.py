@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fraiseql_compiler.executor.errors import ExecutionError
+from fraiseql_compiler.manifest.io import dumps
 from tests.cases import REPO
 from tests.pg.blogdb import build_blog
 from tests.pg.sessions import ALICE
@@ -46,7 +47,7 @@ def test_asymmetric_first_party_tokens(tmp_path: Path, pg_url: str, algorithm: s
     blog, key_file, private = _setup(tmp_path, pg_url, algorithm)
     try:
         manifest = tmp_path / "manifest.json"
-        manifest.write_text(json.dumps(blog.manifest))
+        manifest.write_text(dumps(blog.manifest))
         minted = subprocess.run(
             [
                 sys.executable,

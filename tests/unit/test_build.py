@@ -8,11 +8,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from fraiseql_compiler import api
 from fraiseql_compiler.cli import app
-from fraiseql_compiler.errors import FraiseQLError
+from fraiseql_compiler.diagnostics import FraiseQLError
 from tests.cases import REPO
 
 runner = CliRunner()

@@ -11,7 +11,8 @@ import pytest
 
 from fraiseql_compiler.config import CONFIG_FILE, Config, ConfigError, EnvRef, load_config
 from fraiseql_compiler.config.lines import LineIndex
-from fraiseql_compiler.errors import Diagnostic, FraiseQLError
+from fraiseql_compiler.diagnostics import Diagnostic, FraiseQLError
+from fraiseql_compiler.manifest.config import runtime_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,6 +23,11 @@ EC_JWKS = {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gH
 SHA256_OF_SECRET = "sha256:2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
 FILES = {"keys/jwks.json": RSA_JWKS, "keys/ec.json": EC_JWKS}
 
+
+
+def normalized(config: Config) -> dict[str, Any]:
+    """The configuration as the manifest records it (its "config" member)."""
+    return runtime_config(config).model_dump(mode="json")
 
 def write(tmp_path: Path, toml: str, files: dict[str, Any] | None = None) -> Path:
     for name, content in {**FILES, **(files or {})}.items():
@@ -144,22 +150,22 @@ def test_provider_defaults_per_kind(tmp_path: Path, kind: str, issuer: str, clai
 
 
 def test_normalized_defaults_keep_env_references() -> None:
-    normalized = Config().normalized()
-    assert normalized["database"] == {
+    data = normalized(Config())
+    assert data["database"] == {
         "schema": "public",
         "api_schema": "api",
         "roles": {"authenticator": "fraiseql_authenticator", "anonymous": "fraiseql_anonymous",
                   "authenticated": "fraiseql_authenticated", "api_key": "fraiseql_api_key", "extra": []},
     }
-    jwt = normalized["auth"]["jwt"]
+    jwt = data["auth"]["jwt"]
     assert jwt["algorithm"] == {"env": "JWT_ALGORITHM", "default": "HS256"}
     assert jwt["allowed_algorithms"] == ["HS256"]
     assert jwt["issuer"] == {"env": "JWT_ISSUER"}
     assert jwt["audience"] == [{"env": "JWT_AUDIENCE"}]
     assert (jwt["secret_env"], jwt["private_key_env"], jwt["jwks"]) == ("JWT_SECRET", None, None)
-    assert normalized["security"]["pkce"] is None
-    assert set(normalized) == {"project", "database", "auth", "security", "server"}
-    assert json.loads(json.dumps(normalized)) == normalized
+    assert data["security"]["pkce"] is None
+    assert set(data) == {"project", "database", "auth", "security", "server"}
+    assert json.loads(json.dumps(data)) == data
 
 
 # -- the authentication guide's snippets -------------------------------------------------------------------
@@ -199,11 +205,11 @@ GUIDE_ACCEPTED = {
 def test_guide_snippets_are_accepted(tmp_path: Path, toml: str) -> None:
     config = load(tmp_path, toml)
     assert config.warnings == ()
-    json.dumps(config.normalized())
+    json.dumps(normalized(config))
 
 
 def test_guide_pkce_normalized(tmp_path: Path) -> None:
-    pkce = load(tmp_path, GUIDE_ACCEPTED["pkce"]).normalized()["security"]["pkce"]
+    pkce = normalized(load(tmp_path, GUIDE_ACCEPTED["pkce"]))["security"]["pkce"]
     assert pkce == {
         "issuer_url": "https://{your-auth0-domain}.auth0.com/",
         "client_id": {"env": "AUTH0_CLIENT_ID"},
@@ -286,7 +292,7 @@ def test_static_keys_with_env_storage_warn(tmp_path: Path) -> None:
         scopes = ["read:*"]
     """)
     assert [(w.code, w.severity, w.span.line if w.span else 0) for w in config.warnings] == [("FQL302", "warning", 5)]
-    assert config.normalized()["security"]["api_keys"]["static"] == [
+    assert normalized(config)["security"]["api_keys"]["static"] == [
         {"name": "ci-readonly", "key_hash": SHA256_OF_SECRET, "scopes": ["read:*"]}
     ]
 
@@ -396,14 +402,14 @@ def test_localhost_http_is_allowed_for_development(tmp_path: Path) -> None:
 def test_provider_with_jwks_file_carries_the_keys(tmp_path: Path) -> None:
     toml = PROVIDER_BASE.replace('jwks_uri = "https://id.example.com/jwks.json"', 'jwks_file = "keys/ec.json"')
     config = load(tmp_path, toml + 'algorithms = ["ES256"]\n')
-    provider = config.normalized()["security"]["providers"][0]
+    provider = normalized(config)["security"]["providers"][0]
     assert (provider["jwks_file"], provider["jwks_uri"], provider["jwks"]) == ("keys/ec.json", None, EC_JWKS)
 
 
 def test_rs256_jwt_normalized(tmp_path: Path) -> None:
     config = load(tmp_path, '[auth.jwt]\nalgorithm = "RS256"\njwks_file = "keys/jwks.json"\nissuer = "app"\n'
                             'audience = ["a", "${EXTRA_AUD}"]\n')
-    jwt = config.normalized()["auth"]["jwt"]
+    jwt = normalized(config)["auth"]["jwt"]
     assert jwt["algorithm"] == "RS256" and jwt["allowed_algorithms"] == ["RS256"]
     assert (jwt["secret_env"], jwt["private_key_env"]) == (None, "JWT_PRIVATE_KEY")
     assert jwt["jwks"] == RSA_JWKS
@@ -447,7 +453,7 @@ def test_role_rules_resolve_to_database_roles(tmp_path: Path) -> None:
           { role = "authenticated", claim = "org_id", exists = true },
         ]
     """)
-    provider = load(tmp_path, toml).normalized()["security"]["providers"][0]
+    provider = normalized(load(tmp_path, toml))["security"]["providers"][0]
     assert provider["role_rules"] == [
         {"role": "app_editor", "db_role": "app_editor", "claim": "https://example.com/roles",
          "operator": "contains", "value": "editor"},
@@ -537,13 +543,13 @@ def test_env_references_are_never_expanded(tmp_path: Path, monkeypatch: pytest.M
         [server.cors]
         origins = ["${APP_ORIGIN}"]
     """)
-    normalized = config.normalized()
-    assert normalized["auth"]["jwt"]["issuer"] == {"env": "JWT_ISSUER"}
-    assert normalized["auth"]["jwt"]["audience"] == [{"env": "JWT_AUDIENCE", "default": "my-api"}]
-    assert normalized["security"]["pkce"]["client_id"] == {"env": "AUTH0_CLIENT_ID"}
-    assert normalized["security"]["pkce"]["issuer_url"] == {"env": "PKCE_ISSUER", "default": "https://id.example.com/"}
-    assert normalized["server"]["cors"]["origins"] == [{"env": "APP_ORIGIN"}]
-    text = json.dumps(normalized)
+    data = normalized(config)
+    assert data["auth"]["jwt"]["issuer"] == {"env": "JWT_ISSUER"}
+    assert data["auth"]["jwt"]["audience"] == [{"env": "JWT_AUDIENCE", "default": "my-api"}]
+    assert data["security"]["pkce"]["client_id"] == {"env": "AUTH0_CLIENT_ID"}
+    assert data["security"]["pkce"]["issuer_url"] == {"env": "PKCE_ISSUER", "default": "https://id.example.com/"}
+    assert data["server"]["cors"]["origins"] == [{"env": "APP_ORIGIN"}]
+    text = json.dumps(data)
     assert "canary" not in text
 
 
@@ -608,7 +614,7 @@ def test_issuer_slash_conventions(tmp_path: Path, kind: str, issuer: str, words:
     (w,) = config.warnings
     assert (w.code, w.severity, w.span.line if w.span else 0) == ("FQL301", "warning", 4)
     assert words in w.message
-    assert "warnings" not in json.dumps(config.normalized())
+    assert "warnings" not in json.dumps(normalized(config))
 
 
 # -- all at once, and the examples ---------------------------------------------------------------------------
@@ -644,7 +650,7 @@ def test_invalid_toml(tmp_path: Path) -> None:
 def test_no_file_means_defaults() -> None:
     config = load_config(None)
     assert (config.path, config.warnings) == (None, ())
-    assert config.normalized() == Config().normalized()
+    assert normalized(config) == normalized(Config())
 
 
 @pytest.mark.parametrize("example", sorted(p.parent.name for p in (REPO / "examples").glob("*/fraiseql.toml")))
@@ -653,5 +659,5 @@ def test_examples_load(example: str) -> None:
     config = load_config(path)
     assert config.path == path and config.root == path.parent
     assert config.warnings == ()
-    first = json.dumps(config.normalized(), sort_keys=True)
-    assert first == json.dumps(load_config(path).normalized(), sort_keys=True)  # deterministic
+    first = json.dumps(normalized(config), sort_keys=True)
+    assert first == json.dumps(normalized(load_config(path)), sort_keys=True)  # deterministic

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from fraiseql_compiler import api
-from fraiseql_compiler.errors import FraiseQLError
-from fraiseql_compiler.render import format_all
+from fraiseql_compiler.diagnostics import FraiseQLError
+from fraiseql_compiler.diagnostics.render import format_all
 from tests.cases import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

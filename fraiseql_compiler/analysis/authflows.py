@@ -1,9 +1,12 @@
 """Mutations bound to the generated auth functions: which function, as which role, which argument
-feeds each parameter, and what the runtime does with the result. The manifest carries this."""
+feeds each parameter, and what the runtime does with the result. The manifest carries this, and the
+grants of ``0002_auth.sql`` are derived from it (one statement of who may call each flow)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from fraiseql_compiler.ir import Mutation, Schema
 
@@ -19,6 +22,7 @@ class Param:
 @dataclass(frozen=True)
 class Flow:
     function: str  # in schema fraiseql
+    arg_types: tuple[str, ...]  # the SQL function's parameter types, for its signature in grants
     roles: tuple[str, ...]  # role keys that may call it ("authenticator": the runtime's own login role)
     params: tuple[Param, ...]
     result: str  # what the runtime does with what the function returns
@@ -27,10 +31,15 @@ class Flow:
     # as an exception that would roll the record back: the runtime commits, then answers this error.
     no_row: str | None = None
 
+    @property
+    def signature(self) -> str:
+        return f"{self.function}({', '.join(self.arg_types)})"
+
 
 FLOWS: dict[str, Flow] = {
     "login": Flow(
         "fn_login",
+        ("text", "text"),
         ("anonymous", "authenticated"),
         (Param("identifier", ("email", "username", "identifier", "login")), Param("password", ("password",))),
         "issue_tokens",
@@ -39,6 +48,7 @@ FLOWS: dict[str, Flow] = {
     ),
     "refresh_token": Flow(
         "fn_refresh_token",
+        ("text",),
         ("anonymous",),
         (Param("token", ("refresh_token", "token")),),
         "issue_tokens",
@@ -47,6 +57,7 @@ FLOWS: dict[str, Flow] = {
     ),
     "oauth_callback": Flow(
         "fn_upsert_oauth_user",
+        ("text", "text", "text", "text"),
         ("authenticator",),
         (Param("code", ("code",)), Param("provider", ("provider",))),
         "issue_tokens",
@@ -55,6 +66,7 @@ FLOWS: dict[str, Flow] = {
     ),
     "create_api_key": Flow(
         "fn_create_api_key",
+        ("text", "text[]", "timestamp with time zone"),
         ("authenticated",),
         (Param("name", ("name",)), Param("scopes", ("scopes",)), Param("expires_at", ("expires_at",), False)),
         "return_key_once",
@@ -62,13 +74,31 @@ FLOWS: dict[str, Flow] = {
     ),
     "revoke_token": Flow(
         "fn_revoke_token",
+        ("text", "timestamp with time zone"),
         ("authenticated", "api_key"),
         (Param("jti", ("jti",), from_claims=True), Param("exp", ("exp",), from_claims=True)),
         "revoked",
     ),
-    "revoke_all": Flow("fn_revoke_all", ("authenticated",), (Param("sub", ("sub", "subject", "user_id")),), "count"),
-    "revoke_api_key": Flow("fn_revoke_api_key", ("authenticated",), (Param("key_id", ("key_id", "id")),), "revoked"),
+    "revoke_all": Flow(
+        "fn_revoke_all", ("text",), ("authenticated",), (Param("sub", ("sub", "subject", "user_id")),), "count"
+    ),
+    "revoke_api_key": Flow(
+        "fn_revoke_api_key", ("uuid",), ("authenticated",), (Param("key_id", ("key_id", "id")),), "revoked"
+    ),
 }
+
+
+@dataclass(frozen=True)
+class FlowBinding:
+    """A mutation bound to an auth flow: which argument (or input field) feeds each parameter."""
+
+    flow: str
+    arguments: Mapping[str, str]  # parameter → "arg", "arg.field" or "claims.x"
+    missing: tuple[str, ...]  # required parameters nothing feeds (FQL217)
+
+    @property
+    def spec(self) -> Flow:
+        return FLOWS[self.flow]
 
 
 def argument_paths(m: Mutation, schema: Schema) -> dict[str, str]:
@@ -77,17 +107,17 @@ def argument_paths(m: Mutation, schema: Schema) -> dict[str, str]:
     for a in m.arguments:
         paths.setdefault(a.name, a.name)
     for a in m.arguments:
-        if a.type.kind == "input":
-            for i in schema.inputs:
-                if i.name == a.type.name:
-                    for f in i.fields:
-                        paths.setdefault(f.name, f"{a.name}.{f.name}")
+        input_type = schema.input_type(str(a.type.name)) if a.type.kind == "input" else None
+        for f in input_type.fields if input_type is not None else ():
+            paths.setdefault(f.name, f"{a.name}.{f.name}")
     return paths
 
 
-def flow_arguments(m: Mutation, schema: Schema) -> tuple[dict[str, str], list[str]]:
-    """(parameter → source path, missing required parameters). Claims-fed parameters map to ``claims.x``."""
-    flow = FLOWS[str(m.auth_flow)]
+def bind_flow(m: Mutation, schema: Schema) -> FlowBinding | None:
+    """None unless ``m`` is bound to an auth flow. Claims-fed parameters map to ``claims.x``."""
+    if m.auth_flow is None:
+        return None
+    flow = FLOWS[m.auth_flow]
     paths = argument_paths(m, schema)
     found: dict[str, str] = {}
     missing: list[str] = []
@@ -100,4 +130,4 @@ def flow_arguments(m: Mutation, schema: Schema) -> tuple[dict[str, str], list[st
             found[p.name] = source
         elif p.required:
             missing.append(p.name)
-    return found, missing
+    return FlowBinding(m.auth_flow, MappingProxyType(found), tuple(missing))

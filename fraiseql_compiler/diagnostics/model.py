@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-Severity = Literal["error", "warning"]
+from fraiseql_compiler.diagnostics.registry import Severity, lookup
 
 
 @dataclass(frozen=True, order=True)
@@ -14,12 +13,22 @@ class Span:
     """Where in the user's code: ``file`` is relative to the project root (stable across machines)."""
 
     file: str
-    line: int
+    line: int  # 1-based; 0 means "the whole file"
     column: int = 0  # 1-based; 0 means "the whole line"
     length: int = 0
 
     def __str__(self) -> str:
+        if not self.line:
+            return self.file
         return f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place that explains a diagnostic: "first defined here"."""
+
+    span: Span
+    message: str
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
     severity: Severity = "error"
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str]:
         if self.span is None:
@@ -46,12 +56,11 @@ class FraiseQLError(Exception):
         super().__init__("\n".join(f"{d.span}: error[{d.code}]: {d.message}" for d in self.diagnostics))
 
 
-def error(code: str, message: str, span: Span | None = None, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code, message, span, hint, "error")
-
-
-def warning(code: str, message: str, span: Span | None = None, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code, message, span, hint, "warning")
+def diag(
+    code: str, message: str, span: Span | None = None, hint: str | None = None, related: tuple[Related, ...] = ()
+) -> Diagnostic:
+    """A diagnostic of a registered code, with the code's default severity."""
+    return Diagnostic(code, message, span, hint, lookup(code).severity, related)
 
 
 def did_you_mean(name: str, candidates: object) -> str | None:

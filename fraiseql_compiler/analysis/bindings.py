@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from fraiseql_compiler.checks.views import source_columns, view_columns
-from fraiseql_compiler.ir import Argument, Query, Schema
+from fraiseql_compiler.analysis.sources import Source
+from fraiseql_compiler.ir import Argument, Query
 
 BindKind = Literal["param", "filter", "limit", "offset"]
 
@@ -26,12 +26,17 @@ class Unbound:
     reason: str
 
 
-def query_bindings(
-    schema: Schema, q: Query, all_columns: dict[str, dict[str, str]] | None = None
-) -> tuple[list[Binding], list[Unbound]]:
-    """``all_columns`` is ``view_columns(schema)``: pass it when binding many queries (it is O(schema))."""
+@dataclass(frozen=True)
+class QueryBindings:
+    bound: tuple[Binding, ...]
+    unbound: tuple[Unbound, ...]
+
+
+def bind_query(q: Query, source: Source | None) -> QueryBindings:
+    """Each argument binds as the row_filter's ``$n``, as ``limit``/``offset``, as the ``id_arg`` filter, or
+    as an equality filter on a column of the source with its name; anything else is unbound."""
     params = q.row_filter.params if q.row_filter else ()
-    columns = source_columns(schema, q, all_columns if all_columns is not None else view_columns(schema))
+    columns = source.known_columns if source is not None else None
     bound: list[Binding] = []
     unbound: list[Unbound] = []
     for a in q.arguments:
@@ -39,7 +44,7 @@ def query_bindings(
         if a.name in params:
             bound.append(Binding(a.name, "param", position=params.index(a.name) + 1))
         elif a.name in ("limit", "offset") and a.type.kind == "scalar" and a.type.name == "Int":
-            bound.append(Binding(a.name, a.name))  # type: ignore[arg-type]
+            bound.append(Binding(a.name, "limit" if a.name == "limit" else "offset"))
         elif a.name == q.id_arg and scalar:
             bound.append(Binding(a.name, "filter", column="id" if columns is None or "id" in columns else a.name))
         elif scalar and (columns is None or a.name in columns):
@@ -49,4 +54,4 @@ def query_bindings(
             unbound.append(
                 Unbound(a, f"it is not {where}, not used as {{arg:{a.name}}} in the row_filter, and not limit/offset")
             )
-    return bound, unbound
+    return QueryBindings(tuple(bound), tuple(unbound))

@@ -1,0 +1,78 @@
+"""Facts derived from the IR and the settings, computed once per build and read by the checks, the
+emitters and the manifest: the relations queries read with their typed columns, the argument bindings,
+the auth flows, who reaches each operation, and the predicates rendered with the right casts.
+
+Derivation never fails on a schema the checks will reject (an unknown column simply has no type, a view
+cycle is broken where it closes): the checks report those problems, with the facts in hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from fraiseql_compiler.analysis.authflows import FlowBinding, bind_flow
+from fraiseql_compiler.analysis.bindings import QueryBindings, bind_query
+from fraiseql_compiler.analysis.reach import reachable_roles
+from fraiseql_compiler.analysis.sources import Source, query_source, view_dependencies, view_order, view_sources
+from fraiseql_compiler.ir import Query, Schema
+from fraiseql_compiler.settings import Settings
+
+
+@dataclass(frozen=True)
+class Facts:
+    settings: Settings
+    views: Mapping[str, Source]  # type name → its generated view (table-backed types)
+    view_dependencies: Mapping[str, list[str]]  # type name → the table-backed types its view embeds
+    view_order: tuple[str, ...]  # table-backed type names, each after the views it embeds
+    query_sources: Mapping[str, Source | None]  # query id → the relation it reads
+    bindings: Mapping[str, QueryBindings]  # query id → how its arguments reach SQL
+    flows: Mapping[str, FlowBinding]  # mutation id → its auth flow (bound mutations only)
+    roles: Mapping[str, tuple[str, ...]]  # operation id → role keys that reach it
+    row_filters: Mapping[str, str]  # query id → its row_filter as SQL
+    policies: Mapping[str, str]  # policy id → its predicate as SQL
+
+    @property
+    def needs_auth_functions(self) -> bool:
+        """The auth tables and functions (0002) are emitted when something needs them: a mutation bound to
+        an auth flow, API keys, or token revocation (the guards call fraiseql.token_revoked())."""
+        s = self.settings
+        return s.revocation.enabled or s.api_keys.enabled or bool(self.flows)
+
+
+def _arg_types(q: Query) -> dict[str, str]:
+    return {a.name: a.type.sql_type for a in q.arguments if a.type.kind in ("scalar", "enum") and a.type.sql_type}
+
+
+def derive(schema: Schema, settings: Settings) -> Facts:
+    views = view_sources(schema, settings.default_schema)
+    deps = view_dependencies(schema)
+    sources = {q.id: query_source(q, schema, views, settings.default_schema) for q in schema.queries}
+    row_filters: dict[str, str] = {}
+    for q in schema.queries:
+        source = sources[q.id]
+        if q.row_filter is not None:
+            types = source.view_types() if source is not None else {}
+            row_filters[q.id] = q.row_filter.predicate.to_sql(column_types=types, arg_types=_arg_types(q))[0]
+    policies: dict[str, str] = {}
+    for t in schema.types:
+        table_types = views[t.name].table_types() if t.name in views else {}
+        for p in t.policies:
+            policies[p.id] = p.predicate.to_sql(column_types=table_types)[0]
+    flows = {m.id: f for m in schema.mutations if (f := bind_flow(m, schema)) is not None}
+    return Facts(
+        settings=settings,
+        views=MappingProxyType(views),
+        view_dependencies=MappingProxyType(deps),
+        view_order=view_order(deps),
+        query_sources=MappingProxyType(sources),
+        bindings=MappingProxyType({q.id: bind_query(q, sources[q.id]) for q in schema.queries}),
+        flows=MappingProxyType(flows),
+        roles=MappingProxyType({op.id: reachable_roles(op, settings.roles) for op in schema.operations()}),
+        row_filters=MappingProxyType(row_filters),
+        policies=MappingProxyType(policies),
+    )
+
+
+__all__ = ["Facts", "FlowBinding", "QueryBindings", "Source", "derive"]

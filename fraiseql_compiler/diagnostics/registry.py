@@ -1,0 +1,140 @@
+"""Every diagnostic code the compiler can report, in one registry (as ruff keeps its rule codes).
+
+A code has a stable id (``FQL203``) and name (``row-filter-unknown-column``), a one-line title (the title of
+its page in ``docs/errors/``), a family (from its number), a default severity, and whether a
+``# fraiseql: ignore[...]`` comment may silence it. A code is used for one problem only: a new problem gets
+a new code. Diagnostics are made through :func:`fraiseql_compiler.diagnostics.diag`, which refuses a code
+that is not registered here; the docs test reads this registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+Family = Literal["authoring", "configuration", "command-line input", "validation", "lint", "migrate", "internal"]
+
+# (first id, family): a family runs up to the next entry's first id.
+FAMILY_RANGES: tuple[tuple[int, Family], ...] = (
+    (100, "authoring"),  # decorators, loading schema modules
+    (130, "configuration"),  # fraiseql.toml
+    (140, "command-line input"),  # output directory, init, token, query
+    (200, "validation"),  # the schema as a whole
+    (300, "lint"),
+    (400, "migrate"),
+    (900, "internal"),
+)
+FAMILY_TITLES: dict[Family, str] = {
+    "authoring": "Authoring and loading",
+    "configuration": "Configuration",
+    "command-line input": "Command-line input",
+    "validation": "Validation",
+    "lint": "Lint (warnings)",
+    "migrate": "Migrate",
+    "internal": "Internal",
+}
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    name: str
+    title: str
+    severity: Severity = "error"
+
+    @property
+    def family(self) -> Family:
+        number = int(self.id[3:])
+        return next(family for start, family in reversed(FAMILY_RANGES) if number >= start)
+
+    @property
+    def suppressible(self) -> bool:
+        """Only warnings: an error means the output would be wrong, so it is never silenced."""
+        return self.severity == "warning"
+
+    @property
+    def doc(self) -> str:
+        """The page that explains it, relative to the repository (and to the source distribution)."""
+        return f"docs/errors/{self.id}.md"
+
+
+def _codes(*codes: Code) -> dict[str, Code]:
+    out: dict[str, Code] = {}
+    for code in codes:
+        assert code.id not in out and code.name not in {c.name for c in out.values()}, code
+        out[code.id] = code
+    return out
+
+
+CODES: dict[str, Code] = _codes(
+    # 1xx: authoring (decorators), loading modules, configuration, and the commands' own input
+    Code("FQL101", "unknown-decorator-keyword", "Unknown decorator keyword"),
+    Code("FQL102", "decorator-wrong-target", "Decorator used on the wrong kind of object"),
+    Code("FQL103", "missing-return-annotation", "Query or mutation without a return annotation"),
+    Code("FQL104", "schema-syntax-error", "Python syntax error in a schema module"),
+    Code("FQL105", "schema-import-failed", "Schema module failed to import"),
+    Code("FQL106", "no-schema", "No schema to compile"),
+    Code("FQL107", "invalid-decorator-option", "Invalid value for a decorator option"),
+    Code("FQL108", "field-as-default", "fraiseql.field(...) used as a default value"),
+    Code("FQL109", "auth-decorator-without-operation", "Auth decorator on a function that is not a query or mutation"),
+    Code("FQL110", "positional-decorator-argument", "Decorator given a positional argument"),
+    Code("FQL111", "requires-scope-without-scope", "requires_scope without a scope"),
+    Code("FQL112", "schema-module-shadowed", "Schema module named like an installed module"),
+    Code("FQL130", "config-invalid-toml", "fraiseql.toml is not valid TOML"),
+    Code("FQL131", "config-unknown-setting", "Unknown setting in fraiseql.toml"),
+    Code("FQL132", "config-invalid-value", "Invalid setting value in fraiseql.toml"),
+    Code("FQL133", "config-secret", "Secret written in fraiseql.toml"),
+    Code("FQL134", "config-unenforced-setting", "Setting refused because nothing enforces it"),
+    Code("FQL140", "output-directory-refused", "Output directory refused"),
+    Code("FQL150", "init-would-overwrite", "fraiseql init would overwrite a file"),
+    Code("FQL160", "manifest-unreadable", "The manifest cannot be read"),
+    Code("FQL161", "invalid-duration", "Invalid duration"),
+    Code("FQL162", "token-not-minted", "A token cannot be minted"),
+    Code("FQL163", "invalid-variable", "A --var is not k=v"),
+    Code("FQL164", "no-database", "No database to run against"),
+    Code("FQL165", "database-unreachable", "Cannot connect to the database"),
+    # 2xx: validation of the schema as a whole
+    Code("FQL201", "unknown-type", "Unknown type"),
+    Code("FQL202", "duplicate-definition", "Two definitions with the same name"),
+    Code("FQL203", "row-filter-unknown-column", "row_filter references an unknown column"),
+    Code("FQL204", "invalid-sql-identifier", "Invalid SQL identifier"),
+    Code("FQL205", "unknown-id-arg", "id_arg names neither an argument nor a field"),
+    Code("FQL206", "unsupported-type-hint", "Unsupported type hint"),
+    Code("FQL207", "unsupported-union", "Union other than X | None"),
+    Code("FQL208", "malformed-scope", "Scope is not of the form action:resource"),
+    Code("FQL209", "predicate-not-allowed", "Predicate is not an allowed expression"),
+    Code("FQL210", "bad-placeholder", "Bad placeholder in a predicate"),
+    Code("FQL211", "view-cycle", "Generated views embed each other"),
+    Code("FQL212", "query-without-source", "Query has no source"),
+    Code("FQL213", "list-of-untabled-type", "List field of a type that is not table-backed"),
+    Code("FQL214", "ignored-argument", "Query argument would be ignored"),
+    Code("FQL215", "access-without-table", "Access rules on a type without a table"),
+    Code("FQL216", "access-unknown-role", "Access rule for an unknown role"),
+    Code("FQL217", "auth-flow-missing-argument", "Auth mutation lacks an argument its auth function needs"),
+    Code("FQL218", "undecorated-type", "Class or enum used as a type is not decorated"),
+    Code("FQL219", "argument-without-hint", "Argument without a type hint"),
+    Code("FQL220", "table-without-access", "Table-backed type without an access rule", "warning"),
+    Code("FQL221", "variadic-parameter", "*args or **kwargs on a query or mutation"),
+    Code("FQL222", "inexpressible-default", "Default value that GraphQL cannot express"),
+    Code("FQL223", "wrong-position", "Input type used as output, or object type used as input"),
+    Code("FQL224", "graphql-field-clash", "Two fields map to the same GraphQL name"),
+    Code("FQL225", "view-name-clash", "Two types generate the same view"),
+    Code("FQL226", "row-filter-unknown-argument", "row_filter names an argument the query does not have"),
+    Code("FQL227", "foreign-key-on-single-field", "foreign_key on a field that is not a list of objects"),
+    Code("FQL228", "access-unknown-column", "Access rule references an unknown column"),
+    Code("FQL229", "invalid-graphql-name", "Invalid GraphQL name"),
+    # 3xx: lint (warnings)
+    Code("FQL301", "provider-issuer-convention", "Provider issuer against its provider's convention", "warning"),
+    Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),
+    Code("FQL303", "ineffective-suppression", "Suppression comment that has no effect", "warning"),
+    # 9xx: internal
+    Code("FQL900", "internal-error", "Internal error"),
+)
+
+
+def lookup(code: str) -> Code:
+    try:
+        return CODES[code]
+    except KeyError:
+        raise KeyError(f"{code} is not a registered diagnostic code (see diagnostics/registry.py)") from None

@@ -1,0 +1,422 @@
+"""The runtime manifest as versioned pydantic models: the emitter fills them, the executor (and ``migrate``
+and the access review) load them. The JSON file is these models dumped, so the models are its schema.
+
+Fields are declared in alphabetical order, which makes the dumped JSON's keys sorted at every level (the
+manifest's determinism rule) without a slow sorting pass; a test checks it. Format history:
+
+1. the first release (string-keyed JSON, read by key);
+2. each type's ``policies`` (stable ids, predicate and SQL), each operation's ``reachable_roles``, ids on
+   middleware, and every optional member always present (``null`` when unset).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+FORMAT_VERSION = 2
+MANIFEST_FILE = "fraiseql.manifest.json"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- configuration, as the runtime needs it ----------------------------------------------------------
+
+
+class EnvRef(Model):
+    """A value the runtime reads from its environment when it starts: ``{"env": NAME, "default": …}``."""
+
+    default: str | None = None
+    env: str
+
+    @model_serializer(mode="plain")
+    def _serialize(self) -> dict[str, str]:
+        return {"default": self.default, "env": self.env} if self.default is not None else {"env": self.env}
+
+
+EnvValue = str | EnvRef
+Jwks = dict[str, Any]  # {"keys": [...]}: public keys only, as the JWKS file holds them
+
+
+class JwtConfig(Model):
+    access_token_ttl_seconds: int
+    algorithm: EnvValue
+    allowed_algorithms: list[str]
+    audience: list[EnvValue]
+    issuer: EnvValue
+    jwks: Jwks | None
+    jwks_file: str | None
+    leeway_seconds: int
+    max_token_lifetime_seconds: int
+    private_key_env: str | None
+    refresh_token_ttl_seconds: int
+    required_claims: list[str]
+    secret_env: str | None
+
+
+class LoginConfig(Model):
+    id_column: str
+    identifier_column: str
+    password_hash_column: str
+    scopes_column: str
+    table: str
+
+
+class AuthConfig(Model):
+    jwt: JwtConfig
+    login: LoginConfig
+
+
+class RolesConfig(Model):
+    anonymous: str
+    api_key: str
+    authenticated: str
+    authenticator: str
+    extra: list[str]
+
+
+class DatabaseConfig(Model):
+    api_schema: str
+    roles: RolesConfig
+    schema_: str = Field(alias="schema")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+
+class ProjectConfig(Model):
+    name: str | None
+
+
+class RoleRule(Model):
+    claim: str
+    db_role: str | None
+    operator: Literal["equals", "contains", "exists"]
+    role: str
+    value: str | int | bool
+
+
+class ProviderConfig(Model):
+    algorithms: list[str]
+    audience: list[EnvValue]
+    claims: dict[str, str]
+    default_db_role: str | None
+    default_role: str
+    issuer: EnvValue
+    jwks: Jwks | None
+    jwks_file: str | None
+    jwks_uri: EnvValue | None
+    kind: Literal["auth0", "clerk", "oidc"]
+    name: str
+    role_rules: list[RoleRule]
+    scopes_claim: str
+    scopes_format: Literal["space_separated", "array"]
+    subject_claim: str
+
+
+class StaticKey(Model):
+    key_hash: str
+    name: str
+    scopes: list[str]
+
+
+class ApiKeysConfig(Model):
+    default_ttl_days: int
+    enabled: bool
+    hash_algorithm: Literal["sha256"]
+    header: str
+    max_ttl_days: int
+    prefix: str
+    static: list[StaticKey]
+    storage: Literal["postgres", "env"]
+
+
+class TokenRevocationConfig(Model):
+    backend: Literal["postgres"]
+    enabled: bool
+    fail_open: bool
+    require_jti: bool
+
+
+class PkceConfig(Model):
+    audience: EnvValue | None
+    client_id: EnvValue
+    code_challenge_method: Literal["S256"]
+    issuer_url: EnvValue
+    redirect_uris: list[EnvValue]
+
+
+class RateLimitingConfig(Model):
+    lockout_seconds: int
+    login_max_attempts: int
+    login_window_seconds: int
+
+
+class SecurityConfig(Model):
+    api_keys: ApiKeysConfig
+    pkce: PkceConfig | None
+    providers: list[ProviderConfig]
+    rate_limiting: RateLimitingConfig
+    token_revocation: TokenRevocationConfig
+
+
+class CorsConfig(Model):
+    allow_credentials: bool
+    headers: list[str]
+    max_age_seconds: int
+    methods: list[str]
+    origins: list[EnvValue]
+
+
+class ServerConfig(Model):
+    cors: CorsConfig
+
+
+class RuntimeConfig(Model):
+    """``fraiseql.toml`` as the runtime needs it: every default spelled out, references kept, no secret."""
+
+    auth: AuthConfig
+    database: DatabaseConfig
+    project: ProjectConfig
+    security: SecurityConfig
+    server: ServerConfig
+
+
+# --- the API -----------------------------------------------------------------------------------------
+
+
+class TypeRef(Model):
+    graphql: str
+    kind: Literal["scalar", "object", "input", "enum", "list"]
+    name: str | None
+    nullable: bool
+    of: TypeRef | None
+    sql_type: str | None
+
+
+class OutputField(Model):
+    column: str | None  # the table column it reads (table-backed types)
+    deprecation_reason: str | None
+    description: str | None
+    foreign_key: str | None  # list fields of table-backed types: the child's column
+    graphql_name: str
+    json_key: str  # its key in the view's ``data``
+    name: str
+    source: str
+    type: TypeRef
+
+
+class InputField(Model):
+    default: Any
+    deprecation_reason: str | None
+    description: str | None
+    graphql_name: str
+    has_default: bool
+    name: str
+    source: str
+    type: TypeRef
+
+
+class PolicyEntry(Model):
+    """One row-level security policy, keyed by a stable id (``type.Post.policy.authenticated.read``)."""
+
+    action: Literal["read", "insert", "update", "delete"]
+    columns: list[str]
+    id: str
+    predicate: str  # as written
+    role: str  # role key
+    sql: str  # as compiled into the policy
+
+
+class ObjectTypeEntry(Model):
+    description: str | None
+    fields: list[OutputField]
+    id: str
+    module: str
+    name: str
+    policies: list[PolicyEntry]
+    python_name: str
+    source: str
+    table: str | None
+    view: str | None
+
+
+class InputTypeEntry(Model):
+    description: str | None
+    fields: list[InputField]
+    id: str
+    module: str
+    name: str
+    python_name: str
+    source: str
+
+
+class EnumValueEntry(Model):
+    name: str
+    value: Any
+
+
+class EnumEntry(Model):
+    description: str | None
+    id: str
+    module: str
+    name: str
+    python_name: str
+    source: str
+    values: list[EnumValueEntry]
+
+
+class Argument(Model):
+    default: Any
+    graphql_name: str
+    has_default: bool
+    name: str
+    source: str
+    type: TypeRef
+
+
+class Auth(Model):
+    api_key: bool
+    authenticated: bool
+    scopes: list[str]
+
+
+class Binding(Model):
+    argument: str
+    column: str | None  # "filter": column = value
+    kind: Literal["param", "filter", "limit", "offset"]
+    position: int | None  # "param": $n of the API function
+
+
+class QueryExecutes(Model):
+    bindings: list[Binding]
+    kind: Literal["view", "function"]
+    param_types: list[str]  # "function": the SQL types of $1, $2, …
+    relation: str
+    select: Literal["data"]
+    single: bool
+
+
+class RowFilterEntry(Model):
+    params: list[str]
+    source: str
+    sql: str
+
+
+class QueryEntry(Model):
+    arguments: list[Argument]
+    auth: Auth
+    description: str | None
+    executes: QueryExecutes
+    graphql_name: str
+    id: str
+    id_arg: str | None
+    module: str
+    name: str
+    reachable_roles: list[str]  # role keys whose calls pass the guards
+    returns: TypeRef
+    row_filter: RowFilterEntry | None
+    source: str
+    sql_source: str
+
+
+class FunctionExecutes(Model):
+    arguments: Literal["jsonb"]  # one jsonb object of all arguments, keyed by their Python names
+    calls: str  # the user's function
+    function: str  # the API function the runtime calls
+    kind: Literal["function"]
+
+
+class FlowArgument(Model):
+    from_: str = Field(alias="from")
+    param: str
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+
+class AuthFlowExecutes(Model):
+    arguments: list[FlowArgument]
+    flow: str
+    function: str
+    kind: Literal["auth_function"]
+    no_row: str | None  # the error to answer, after committing, when the function returns no row
+    note: str
+    result: Literal["issue_tokens", "return_key_once", "revoked", "count"]
+    roles: list[str]  # database roles it may run as
+
+
+class MutationEntry(Model):
+    arguments: list[Argument]
+    auth: Auth
+    description: str | None
+    executes: Annotated[FunctionExecutes | AuthFlowExecutes, Field(discriminator="kind")]
+    graphql_name: str
+    id: str
+    module: str
+    name: str
+    reachable_roles: list[str]
+    returns: TypeRef
+    source: str
+
+
+class MiddlewareEntry(Model):
+    description: str | None
+    id: str
+    module: str
+    name: str
+    source: str
+
+
+class Scalar(Model):
+    builtin: bool
+    name: str
+    sql_type: str
+
+
+class Compiler(Model):
+    name: str
+    version: str
+
+
+class Database(Model):
+    api_schema: str
+    claims_setting: str
+    roles: dict[str, str]  # role key → database role, the authenticator included
+    schema_: str = Field(alias="schema")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+
+class ErrorEntry(Model):
+    code: str
+    http: int
+    message: str
+    sqlstate: str
+
+
+class Manifest(Model):
+    artifacts: dict[str, str]  # path → "sha256:…" of every other output file
+    compiler: Compiler
+    config: RuntimeConfig
+    content_hash: str  # sha256 of the canonical JSON (sorted keys, compact) without this member
+    database: Database
+    enums: list[EnumEntry]
+    errors: list[ErrorEntry]
+    format_version: Literal[2]
+    inputs: list[InputTypeEntry]
+    ir_format_version: int
+    middleware: list[MiddlewareEntry]
+    mutations: list[MutationEntry]
+    queries: list[QueryEntry]
+    scalars: list[Scalar]
+    types: list[ObjectTypeEntry]
+
+    def operation(self, name: str) -> QueryEntry | MutationEntry | None:
+        """A query or mutation by its GraphQL or Python name."""
+        ops: list[QueryEntry | MutationEntry] = [*self.queries, *self.mutations]
+        return next((op for op in ops if name in (op.name, op.graphql_name)), None)
+
+    def error(self, code: str) -> ErrorEntry:
+        return next(e for e in self.errors if e.code == code)
