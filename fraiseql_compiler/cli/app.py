@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fraiseql_compiler import __version__
+from fraiseql_compiler.manifest import MANIFEST_FILE
 
 if TYPE_CHECKING:
     from fraiseql_compiler.manifest import Manifest
@@ -76,7 +77,7 @@ PATH = click.Path(path_type=Path)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the outputs on disk are stale.")
 @click.option("--all-warnings", is_flag=True, help="Show every warning (default: the first 5 of each code).")
 def build(path: Path | None, out: Path | None, check: bool, all_warnings: bool) -> None:
-    """Compile the schema into build/: fraiseql.manifest.json, schema.graphql and sql/*.sql.
+    """Compile the schema into build/: the manifest, schema.graphql and sql/*.sql.
 
     PATH is a schema file, a package, a directory, or a project with fraiseql.toml (default: the current
     directory's fraiseql.toml).
@@ -129,7 +130,6 @@ def _manifest_path(manifest: Path | None) -> Path:
     if manifest is not None:
         return manifest
     from fraiseql_compiler.config import CONFIG_FILE, load_config
-    from fraiseql_compiler.manifest import MANIFEST_FILE
 
     config = Path.cwd() / CONFIG_FILE
     out = load_config(config).build.out if config.exists() else "build"
@@ -152,7 +152,7 @@ def _duration(text: str) -> int:
         raise FraiseQLError([diag("FQL161", f'invalid duration "{text}"', hint="write 90s, 15m, 1h or 2d")]) from None
 
 
-MANIFEST_OPTION = click.option("--manifest", type=PATH, help="Default: build/fraiseql.manifest.json.")
+MANIFEST_OPTION = click.option("--manifest", type=PATH, help=f"Default: build/{MANIFEST_FILE}.")
 
 
 @app.command()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraiseql_compiler.diagnostics import FraiseQLError, diag
-from fraiseql_compiler.manifest.models import MANIFEST_FILE
+from fraiseql_compiler.manifest import MANIFEST_FILE
 from fraiseql_compiler.project import display_path
 
 MARKER = MANIFEST_FILE  # a directory holding it was written by us and may be replaced

@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 
 from fraiseql_compiler.diagnostics import FraiseQLError, diag
-from fraiseql_compiler.manifest.models import FORMAT_VERSION, MANIFEST_FILE, Manifest
+from fraiseql_compiler.manifest import MANIFEST_FILE
+from fraiseql_compiler.manifest.models import FORMAT_VERSION, Manifest
 
 
 def content_hash(manifest: Manifest) -> str:

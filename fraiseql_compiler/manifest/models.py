@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 FORMAT_VERSION = 2
-MANIFEST_FILE = "fraiseql.manifest.json"
 
 
 class Model(BaseModel):
