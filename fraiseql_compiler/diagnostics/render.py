@@ -31,7 +31,7 @@ class _Sources:
             except (OSError, UnicodeDecodeError):
                 self._lines[file] = None
         lines = self._lines[file]
-        return lines[line - 1].expandtabs(4) if lines is not None and 0 < line <= len(lines) else None
+        return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
 
 
 def _location(text: Text, span: Span, sources: _Sources, style: str, secrets: tuple[str, ...]) -> None:
@@ -44,10 +44,13 @@ def _location(text: Text, span: Span, sources: _Sources, style: str, secrets: tu
         return
     text.append(f"{gutter} |\n", style="blue")
     text.append(f"{span.line} | ", style="blue")
-    text.append(scrub(source, secrets) + "\n")
+    text.append(scrub(source.expandtabs(4), secrets) + "\n")
     if span.column:
+        # the caret under the shown (tab-expanded) line: measure the raw text before and under it
+        before = len(source[: span.column - 1].expandtabs(4))
+        under = len(source[: span.column - 1 + max(span.length, 1)].expandtabs(4)) - before
         text.append(f"{gutter} | ", style="blue")
-        text.append(" " * (span.column - 1) + "^" * max(span.length, 1) + "\n", style=style)
+        text.append(" " * before + "^" * max(under, 1) + "\n", style=style)
 
 
 def _diagnostic(d: Diagnostic, sources: _Sources, secrets: tuple[str, ...]) -> Text:
