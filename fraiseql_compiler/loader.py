@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.machinery import (
+    BYTECODE_SUFFIXES,
+    EXTENSION_SUFFIXES,
+    SOURCE_SUFFIXES,
+    ExtensionFileLoader,
+    FileFinder,
+    SourceFileLoader,
+    SourcelessFileLoader,
+)
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 from fraiseql._registry import Registry, collecting
 from fraiseql.errors import AuthoringError
@@ -70,15 +84,45 @@ def module_name(file: Path, root: Path) -> str:
     return ".".join(parts)
 
 
-def _under(module: ModuleType, root: Path) -> bool:
+def _under(module: ModuleType, root: Path, realdirs: dict[str, str] | None = None) -> bool:
+    """Whether ``module`` was loaded from a file under ``root`` (resolved). ``realdirs`` caches resolved
+    directories: hundreds of modules live in a few dozen, and resolving each file is slow."""
     file = getattr(module, "__file__", None)
-    if not file:
+    if not file or not isinstance(file, str):
         return False
-    try:
-        Path(file).resolve().relative_to(root)
-        return True
-    except ValueError:
-        return False
+    folder = os.path.dirname(os.path.abspath(file))
+    real = realdirs.get(folder) if realdirs is not None else None
+    if real is None:
+        real = os.path.realpath(folder)
+        if realdirs is not None:
+            realdirs[folder] = real
+    top = str(root)
+    return real == top or real.startswith(top + os.sep)
+
+
+class _NoBytecodeLoader(SourceFileLoader):
+    """Loads the user's modules without caching their bytecode: a build leaves nothing in the user's tree,
+    ``__pycache__`` included. (``sys.dont_write_bytecode`` would do it for every module imported meanwhile,
+    the compiler's own and their dependencies too, which would then be compiled from source every build.)"""
+
+    def set_data(self, path: str, data: Buffer, *, _mode: int = 0o666) -> None:
+        return None
+
+
+def _path_hook(root: str) -> Callable[[str], FileFinder]:
+    details = (
+        (ExtensionFileLoader, EXTENSION_SUFFIXES),
+        (_NoBytecodeLoader, SOURCE_SUFFIXES),
+        (SourcelessFileLoader, BYTECODE_SUFFIXES),
+    )
+
+    def hook(path: str) -> FileFinder:
+        real = os.path.realpath(path or ".")
+        if real == root or real.startswith(root + os.sep):
+            return FileFinder(path, *details)
+        raise ImportError("not under the project")  # the next hook handles it
+
+    return hook
 
 
 @contextmanager
@@ -86,21 +130,27 @@ def isolated_imports(root: Path) -> Iterator[None]:
     """Put ``root`` first on sys.path and import its modules fresh; forget them afterwards so the next
     build (or a second schema in the same process) re-runs every decorator."""
     root = root.resolve()
-    bytecode = sys.dont_write_bytecode
+    realdirs: dict[str, str] = {}
 
     def purge() -> None:
         for name, mod in list(sys.modules.items()):
-            if mod is not None and _under(mod, root):
+            if mod is not None and _under(mod, root, realdirs):
                 del sys.modules[name]
+        for path in list(sys.path_importer_cache):  # finders for the project's folders: ours, or stale
+            real = os.path.realpath(path or ".")
+            if real == str(root) or real.startswith(str(root) + os.sep):
+                del sys.path_importer_cache[path]
 
     purge()
+    hook = _path_hook(str(root))
+    sys.path_hooks.insert(0, hook)
     sys.path.insert(0, str(root))
-    sys.dont_write_bytecode = True  # a build leaves nothing in the user's tree, __pycache__ included
     importlib.invalidate_caches()
     try:
         yield
     finally:
-        sys.dont_write_bytecode = bytecode
+        with contextlib.suppress(ValueError):
+            sys.path_hooks.remove(hook)
         purge()
         with contextlib.suppress(ValueError):  # the user's code may have removed it
             sys.path.remove(str(root))

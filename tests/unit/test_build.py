@@ -288,3 +288,23 @@ def test_every_option_the_user_writes_reaches_the_manifest(tmp_path: Path) -> No
     assert query["id_arg"] == "id" and query["auth"] == {"authenticated": True, "scopes": [], "api_key": False}
     assert mutation["auth"] == {"authenticated": False, "scopes": ["write:users"], "api_key": True}
     assert manifest["inputs"][0]["fields"][1]["default"] == "RED"
+
+
+def test_a_build_writes_no_bytecode_into_the_project(tmp_path: Path) -> None:
+    """Importing the schema (a package with submodules) caches no bytecode in the user's tree, even when the
+    interpreter writes bytecode; the compiler's own modules are not held to that (they would be compiled
+    from source on every build)."""
+    import os
+    import subprocess
+    import sys
+
+    project = tmp_path / "package"
+    shutil.copytree(REPO / "tests" / "golden" / "package", project, ignore=shutil.ignore_patterns("expected"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "fraiseql_compiler.cli", "build", ".", "--out", str(tmp_path / "out")],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not list(project.rglob("__pycache__")), sorted(p.relative_to(project).as_posix() for p in project.rglob("*"))
