@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # The scope grammar: action:resource, e.g. read:posts, admin:*, write:reports/daily
@@ -10,6 +11,7 @@ SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+@lru_cache(maxsize=4096)
 def camel(name: str) -> str:
     """snake_case → camelCase (the GraphQL convention); leading underscores are kept."""
     stripped = name.lstrip("_")

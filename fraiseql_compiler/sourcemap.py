@@ -18,6 +18,56 @@ class _Def:
     node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
     keywords: dict[str, ast.expr] = field(default_factory=dict)  # of the decorator on this line
     args: list[ast.expr] = field(default_factory=list)
+    members: dict[str, ast.stmt | ast.arg] | None = None  # by name, built on first use: see _members
+
+
+def _members(node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.stmt | ast.arg]:
+    """A class's fields (annotated assignments, enum members) or a function's parameters, by name (the
+    first, where a name repeats)."""
+    found: dict[str, ast.stmt | ast.arg] = {}
+    if isinstance(node, ast.ClassDef):
+        for stmt in node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                found.setdefault(stmt.target.id, stmt)
+            elif isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, stmt)
+        return found
+    args = node.args
+    for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
+        if arg is not None:
+            found.setdefault(arg.arg, arg)
+    return found
+
+
+# Statements that can hold a decorated definition; the walk skips every other statement.
+_COMPOUND = (
+    ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try,
+    ast.TryStar, ast.With, ast.AsyncWith, ast.Match, ast.ExceptHandler, ast.match_case,
+)  # fmt: skip
+
+
+def _record_calls(exprs: list[ast.expr], keywords: dict[int, dict[str, ast.expr]]) -> None:
+    """line → keyword → value for every call in ``exprs``, nested ones included (fraiseql.access(...) in
+    an access={...} dict), descending only through the expressions that can hold a call."""
+    stack: list[ast.AST] = list(exprs)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            found = keywords.setdefault(node.lineno, {})
+            for k in node.keywords:
+                if k.arg:
+                    found.setdefault(k.arg, k.value)
+                stack.append(k.value)
+            stack.extend(node.args)
+            stack.append(node.func)
+        elif isinstance(node, ast.Dict):
+            stack.extend(v for v in node.values if v is not None)
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Subscript):
+            stack.append(node.slice)
 
 
 def _is_annotated(annotation: ast.expr) -> bool:
@@ -69,22 +119,12 @@ class SourceMap:
         pending: list[ast.AST] = [tree]
         while pending:
             node = pending.pop()
-            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
                 # calls inside decorators and field annotations (fraiseql.field(name=...)): small expressions
-                exprs: list[ast.expr] = list(node.decorator_list)
-                if isinstance(node, ast.ClassDef) and node.decorator_list:
-                    exprs += [
-                        stmt.annotation
-                        for stmt in node.body
-                        if isinstance(stmt, ast.AnnAssign) and _is_annotated(stmt.annotation)
-                    ]
-                for expr in exprs:
-                    for call in ast.walk(expr):
-                        if isinstance(call, ast.Call):
-                            found = keywords.setdefault(call.lineno, {})
-                            for k in call.keywords:
-                                if k.arg:
-                                    found.setdefault(k.arg, k.value)
+                _record_calls(node.decorator_list, keywords)
+                if isinstance(node, ast.ClassDef):
+                    annotated = [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
+                    _record_calls([a for a in annotated if _is_annotated(a)], keywords)
                 for dec in node.decorator_list:
                     if isinstance(dec, ast.Call):
                         kws = {k.arg: k.value for k in dec.keywords if k.arg}
@@ -92,9 +132,7 @@ class SourceMap:
                     else:
                         defs[dec.lineno] = _Def(node)
             for name in ("body", "orelse", "finalbody", "handlers"):
-                pending.extend(
-                    stmt for stmt in getattr(node, name, ()) if isinstance(stmt, ast.stmt | ast.excepthandler)
-                )
+                pending.extend(stmt for stmt in getattr(node, name, ()) if isinstance(stmt, _COMPOUND))
         self._files[file] = (text.splitlines(), defs)
         return self._files[file]
 
@@ -124,18 +162,16 @@ class SourceMap:
         lines, _ = self._load(file)
         return lines[line - 1] if 0 < line <= len(lines) else None
 
-    def _span(self, file: str, node: ast.AST, length: int | None = None) -> Span:
-        lines, _ = self._load(file)
-        line = getattr(node, "lineno", 0)
-        # ast columns count UTF-8 bytes; spans count characters.
+    def _span(self, file: str, node: ast.expr | ast.stmt | ast.arg) -> Span:
+        """The node's place: called for nearly every IR node, so it reads the node's attributes directly."""
+        lines = self._files[file][0]  # loaded by whoever found the node
+        line, col, end = node.lineno, node.col_offset, node.end_col_offset
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        col = len(text.encode()[: getattr(node, "col_offset", 0)].decode(errors="replace"))
-        end = getattr(node, "end_col_offset", None)
-        if length is None:
-            if end is not None and getattr(node, "end_lineno", line) == line:
-                length = len(text.encode()[:end].decode(errors="replace")) - col
-            else:
-                length = max(len(text) - col, 1)
+        if not text.isascii():  # ast columns count UTF-8 bytes; spans count characters
+            raw = text.encode()
+            col = len(raw[:col].decode(errors="replace"))
+            end = len(raw[:end].decode(errors="replace")) if end is not None else None
+        length = end - col if end is not None and node.end_lineno == line else len(text) - col
         return Span(self.relpath(file), line, col + 1, max(length, 1))
 
     def decorator(self, file: str, line: int) -> Span:
@@ -200,19 +236,10 @@ class SourceMap:
         d = defs.get(line)
         if d is None:
             return None
-        node = d.node
-        if isinstance(node, ast.ClassDef):
-            for stmt in node.body:
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
-                    return self._span(file, stmt)
-                if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
-                    return self._span(file, stmt)
-            return None
-        args = node.args
-        for arg in (*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg):
-            if arg is not None and arg.arg == name:
-                return self._span(file, arg)
-        return None
+        if d.members is None:
+            d.members = _members(d.node)
+        member = d.members.get(name)
+        return self._span(file, member) if member is not None else None
 
     def definition(self, file: str, line: int) -> Span:
         """The ``class``/``def`` line of the definition decorated on ``line``."""

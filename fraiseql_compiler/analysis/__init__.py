@@ -18,6 +18,7 @@ from fraiseql_compiler.analysis.reach import reachable_roles
 from fraiseql_compiler.analysis.sources import Source, query_source, view_dependencies, view_order, view_sources
 from fraiseql_compiler.ir import Query, Schema
 from fraiseql_compiler.settings import Settings
+from fraiseql_compiler.sql.predicate_render import Predicate
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,39 @@ def _arg_types(q: Query) -> dict[str, str]:
     return {a.name: a.type.sql_type for a in q.arguments if a.type.kind in ("scalar", "enum") and a.type.sql_type}
 
 
+class _Renderings:
+    """Predicates rendered to SQL, each (predicate, types it reads) once: schemas repeat a few predicates
+    over views whose columns have the same types."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[int, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]], str] = {}
+
+    def sql(self, predicate: Predicate, column_types: Mapping[str, str], arg_types: Mapping[str, str]) -> str:
+        names, args = predicate.column_names(), predicate.arg_names()
+        columns = tuple(sorted((c, t) for c, t in column_types.items() if c in names))
+        key = (id(predicate), columns, tuple((a, arg_types[a]) for a in args if a in arg_types))
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = predicate.to_sql(column_types=dict(columns), arg_types=arg_types)[0]
+        return found
+
+
 def derive(schema: Schema, settings: Settings) -> Facts:
     views = view_sources(schema, settings.default_schema)
     deps = view_dependencies(schema)
     sources = {q.id: query_source(q, schema, views, settings.default_schema) for q in schema.queries}
+    rendered = _Renderings()
     row_filters: dict[str, str] = {}
     for q in schema.queries:
         source = sources[q.id]
         if q.row_filter is not None:
             types = source.view_types() if source is not None else {}
-            row_filters[q.id] = q.row_filter.predicate.to_sql(column_types=types, arg_types=_arg_types(q))[0]
+            row_filters[q.id] = rendered.sql(q.row_filter.predicate, types, _arg_types(q))
     policies: dict[str, str] = {}
     for t in schema.types:
         table_types = views[t.name].table_types() if t.name in views else {}
         for p in t.policies:
-            policies[p.id] = p.predicate.to_sql(column_types=table_types)[0]
+            policies[p.id] = rendered.sql(p.predicate, table_types, {})
     flows = {m.id: f for m in schema.mutations if (f := bind_flow(m, schema)) is not None}
     return Facts(
         settings=settings,

@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 from fraiseql_compiler.ir import Mutation, Schema
+
+FlowResult = Literal["issue_tokens", "return_key_once", "revoked", "count"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Flow:
     arg_types: tuple[str, ...]  # the SQL function's parameter types, for its signature in grants
     roles: tuple[str, ...]  # role keys that may call it ("authenticator": the runtime's own login role)
     params: tuple[Param, ...]
-    result: str  # what the runtime does with what the function returns
+    result: FlowResult  # what the runtime does with what the function returns
     note: str = ""
     # A failure the function must record (attempt count, family revocation) comes back as no row, not
     # as an exception that would roll the record back: the runtime commits, then answers this error.

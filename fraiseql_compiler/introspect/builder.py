@@ -102,6 +102,7 @@ class Builder:
                 self.type_names[spec.python_name] = entry.obj
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._predicates: dict[tuple[str, str], Predicate] = {}
+        self._hints: dict[tuple[str, Any, str], tuple[TypeRef, FieldOptions | None] | HintError] = {}
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -127,14 +128,26 @@ class Builder:
         self.diagnostics.append(diag(exc.code, exc.message, span, hint))
 
     def _resolve(self, raw: Any, module: str, span: Span, position: str) -> tuple[TypeRef, FieldOptions | None] | None:
+        # Schemas repeat their annotations (ID, "list[Post]"): each is resolved once per module and
+        # position; its result (or its error) is the same every time. Not an annotation that carries
+        # fraiseql.field(...): its options know where they were written, and equal ones compare equal.
+        key: tuple[str, Any, str] | None = (module, raw, position)
         try:
-            hint = evaluate(raw, self._namespace(module))
-            ref = to_typeref(hint, self.known, position)  # type: ignore[arg-type]
-        except HintError as exc:
-            self._hint_error(exc, span)
+            cached = self._hints.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable annotation object: resolved every time
+            key = cached = None
+        if cached is None:
+            try:
+                hint = evaluate(raw, self._namespace(module))
+                cached = (to_typeref(hint, self.known, position), split_annotated(hint)[1])  # type: ignore[arg-type]
+            except HintError as exc:
+                cached = exc
+            if key is not None and (isinstance(cached, HintError) or cached[1] is None):
+                self._hints[key] = cached
+        if isinstance(cached, HintError):
+            self._hint_error(cached, span)
             return None
-        _, options = split_annotated(hint)
-        return ref, options
+        return cached
 
     def _span_of(self, spec: TypeSpec | OperationSpec | MiddlewareSpec) -> Span:
         return self.sources.definition(spec.location.file, spec.location.line)

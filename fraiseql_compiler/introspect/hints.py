@@ -41,8 +41,18 @@ class _Shim:
     __annotations__: dict[str, Any]
 
 
+def _needs_evaluation(raw: Any) -> bool:
+    """Whether ``raw`` holds a forward reference (a string) anywhere; an annotation that does not is its
+    own value, and typing.get_type_hints would only return it (at a cost, for thousands of fields)."""
+    if raw is None or isinstance(raw, str | typing.ForwardRef):
+        return True
+    return any(_needs_evaluation(arg) for arg in typing.get_args(raw) if not isinstance(arg, FieldOptions))
+
+
 def evaluate(raw: Any, namespace: dict[str, Any]) -> Any:
     """Evaluate one annotation (a string under ``from __future__ import annotations``, or an object)."""
+    if not _needs_evaluation(raw):
+        return raw
     shim = _Shim()
     shim.__annotations__ = {"x": raw}
     try:

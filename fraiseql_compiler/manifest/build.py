@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 from fraiseql_compiler import __version__
 from fraiseql_compiler.analysis import Facts
@@ -25,7 +26,10 @@ def _source(span: Span) -> str:
     return f"{span.file}:{span.line}"
 
 
+@lru_cache(maxsize=4096)
 def _type(ref: TypeRef) -> m.TypeRef:
+    """Memoized: a schema repeats a few type references (``ID!``, ``String``) thousands of times, and the
+    models are immutable, so one instance serves every place."""
     return m.TypeRef(
         graphql=ref.graphql(),
         kind=ref.kind,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
-FORMAT_VERSION = 2
+FORMAT_VERSION: Literal[2] = 2
 
 
 class Model(BaseModel):
