@@ -89,9 +89,9 @@ def analyze(project: Project) -> Analysis:
     from fraiseql_compiler.checks import validate
     from fraiseql_compiler.diagnostics.suppress import apply as suppress
     from fraiseql_compiler.introspect import build_schema
-    from fraiseql_compiler.loader import isolated_imports, load
+    from fraiseql_compiler.load import isolated_imports, load
+    from fraiseql_compiler.load.sourcemap import SourceMap
     from fraiseql_compiler.settings import Settings
-    from fraiseql_compiler.sourcemap import SourceMap
 
     sources = SourceMap(project.root)
     with isolated_imports(project.root):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fraiseql_compiler.config import CONFIG_FILE, Config, load_config
 from fraiseql_compiler.diagnostics import FraiseQLError, Span, diag
-from fraiseql_compiler.loader import discover
+from fraiseql_compiler.load import discover
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,10 @@ from fraiseql_compiler.ir import (
     Schema,
     TypeRef,
 )
-from fraiseql_compiler.loader import LoadResult
+from fraiseql_compiler.load import LoadResult
+from fraiseql_compiler.load.sourcemap import SourceMap
 from fraiseql_compiler.naming import camel, snake
 from fraiseql_compiler.scalars import SCALAR_NAMES
-from fraiseql_compiler.sourcemap import SourceMap
 from fraiseql_compiler.sql.predicate_render import Predicate
 
 _EMPTY = inspect.Parameter.empty

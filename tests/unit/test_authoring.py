@@ -220,7 +220,7 @@ def test_decorator_lines_are_right_across_many_modules(tmp_path: object) -> None
     # line-table cache must never give one module's line numbers to another.
     from pathlib import Path
 
-    from fraiseql_compiler.loader import isolated_imports, load
+    from fraiseql_compiler.load import isolated_imports, load
 
     root = Path(str(tmp_path))
     for i in range(40):

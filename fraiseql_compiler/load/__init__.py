@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 from fraiseql._registry import Registry, collecting
 from fraiseql.errors import AuthoringError
 from fraiseql_compiler.diagnostics import Diagnostic, Span, diag
-from fraiseql_compiler.sourcemap import SourceMap
+from fraiseql_compiler.load.sourcemap import SourceMap
 
 SKIP_DIRS = frozenset(
     {
