@@ -47,3 +47,15 @@ def test_readme_error_is_real_output(tmp_path: Path) -> None:
     start = README.index("error[FQL203]")
     shown = README[start : README.index("```", start)]
     assert shown in printed
+
+
+def test_readme_staged_api_runs(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "examples" / "blog", tmp_path / "blog", ignore=shutil.ignore_patterns("build"))
+    code = _block("python", "api.analyze(project)").replace('"examples/blog"', repr(str(tmp_path / "blog")))
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    out = tmp_path / "blog" / "build"
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert written == {a.path for a in namespace["artifacts"]}  # type: ignore[attr-defined]
