@@ -39,13 +39,16 @@ class Analysis:
 
     project: Project
     schema: Schema
-    settings: Settings
     facts: Facts
     diagnostics: tuple[Diagnostic, ...]  # the warnings (errors raise); suppressed ones are left out
 
     @property
     def config(self) -> Config:
         return self.project.config
+
+    @property
+    def settings(self) -> Settings:
+        return self.facts.settings
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def analyze(project: Project) -> Analysis:
     warnings, ineffective = suppress(
         [*project.config.warnings, *(d for d in diagnostics if d.severity == "warning")], suppressions
     )
-    return Analysis(project, schema, settings, facts, tuple(sorted([*warnings, *ineffective], key=Diagnostic.sort_key)))
+    return Analysis(project, schema, facts, tuple(sorted([*warnings, *ineffective], key=Diagnostic.sort_key)))
 
 
 @_without_gc
