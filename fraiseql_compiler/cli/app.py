@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,6 +20,7 @@ from fraiseql_compiler import __version__
 from fraiseql_compiler.manifest import MANIFEST_FILE
 
 if TYPE_CHECKING:
+    from fraiseql_compiler.diagnostics import Diagnostic
     from fraiseql_compiler.manifest import Manifest
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -33,16 +34,28 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
+def show(diagnostics: Sequence[Diagnostic], root: Path, *args: Any, **kwargs: Any) -> None:
+    """Diagnostics on stderr: in colour through rich on a terminal (or with FORCE_COLOR), else the same text
+    plain, without importing rich (CI logs, pipes)."""
+    from fraiseql_compiler.diagnostics.render import format_all, format_plain
+
+    colour = (sys.stderr.isatty() or bool(os.environ.get("FORCE_COLOR"))) and not os.environ.get("NO_COLOR")
+    if colour:
+        _console(stderr=True).print(format_all(diagnostics, root, *args, **kwargs))
+    else:
+        sys.stderr.write(format_plain(diagnostics, root, *args, **kwargs))
+        sys.stderr.flush()
+
+
 def guarded(root: Path, run: Callable[[], T], outcome: str = "nothing was written") -> T:
     """Run a command body; a FraiseQLError becomes rendered diagnostics and exit code 2."""
     from fraiseql_compiler.diagnostics import FraiseQLError, diag
-    from fraiseql_compiler.diagnostics.render import format_all
 
     try:
         return run()
     except FraiseQLError as exc:
         # a config error knows the secret values written in fraiseql.toml: mask them in source excerpts too
-        _console(stderr=True).print(format_all(exc.diagnostics, root, getattr(exc, "secrets", ()), outcome))
+        show(exc.diagnostics, root, getattr(exc, "secrets", ()), outcome)
         raise click.exceptions.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         raise click.exceptions.Exit(130) from None
@@ -53,7 +66,7 @@ def guarded(root: Path, run: Callable[[], T], outcome: str = "nothing was writte
             hint="this is a bug in fraiseql-compiler; please report it with the command you ran "
             "(FRAISEQL_DEBUG=1 shows the traceback)",
         )
-        _console(stderr=True).print(format_all([internal], root, outcome=outcome))
+        show([internal], root, outcome=outcome)
         if os.environ.get("FRAISEQL_DEBUG"):
             raise
         raise click.exceptions.Exit(EXIT_INPUT) from None
@@ -85,7 +98,6 @@ def build(path: Path | None, out: Path | None, check: bool, all_warnings: bool) 
     directory's fraiseql.toml).
     """
     from fraiseql_compiler import api
-    from fraiseql_compiler.diagnostics.render import format_all
     from fraiseql_compiler.project import display_path, resolve_project
 
     cwd = Path.cwd()
@@ -94,9 +106,7 @@ def build(path: Path | None, out: Path | None, check: bool, all_warnings: bool) 
     if result.warnings:
         hint = "`fraiseql build --all-warnings` shows each"
         limit = None if all_warnings else 5
-        _console(stderr=True).print(
-            format_all(result.warnings, project.root, warnings_per_code=limit, show_all_hint=hint)
-        )
+        show(result.warnings, project.root, warnings_per_code=limit, show_all_hint=hint)
     where = display_path(result.out, cwd)
     if check:
         if result.stale:

@@ -8,6 +8,7 @@ must not depend on it: a backslash makes it an ``E''`` string, which means the s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # PostgreSQL keywords that cannot (or should not) appear as a bare identifier: RESERVED, TYPE_FUNC_NAME
 # and COL_NAME keywords of PostgreSQL 17. Quoting a lowercase name never changes what it denotes, so
@@ -42,8 +43,10 @@ _TYPE_RE = re.compile(rf"({_TYPE_WORD}(?:\.{_TYPE_WORD})?){_TYPE_MOD}((?: {_TYPE
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
+@lru_cache(maxsize=8192)
 def quote_ident(name: str) -> str:
-    """An identifier, double-quoted only when PostgreSQL requires it (keywords, other characters)."""
+    """An identifier, double-quoted only when PostgreSQL requires it (keywords, other characters).
+    Cached: a large build quotes the same few thousand names tens of thousands of times."""
     if "\x00" in name:
         raise ValueError("NUL cannot appear in a SQL identifier")
     if _PLAIN_IDENT.match(name) and name not in QUOTED_KEYWORDS:

@@ -81,3 +81,17 @@ def test_the_caret_stays_under_its_text_when_the_line_has_tabs(tmp_path: Path) -
     shown, caret = text.splitlines()[3:5]
     assert shown == "1 |     x = 'bad'"
     assert caret.index("^") == shown.index("'bad'") and caret.count("^") == 5
+
+
+def test_plain_text_is_what_rich_prints_without_colours(tmp_path: Path) -> None:
+    """The CLI writes plain text when stderr is not a terminal (rich is not even imported): the same text."""
+    from fraiseql_compiler.diagnostics.render import format_plain
+
+    (tmp_path / "t.py").write_text("\tx = 'bad'\nsecond = 2\n")
+    diagnostics = [
+        diag("FQL203", "m", Span("t.py", 1, 6, 5), "a hint", (Related(Span("t.py", 2, 1, 6), "see"),)),
+        *(diag("FQL220", f"w{i}", Span("t.py", 2, 1, 1)) for i in range(7)),
+        diag("FQL106", "no span"),
+    ]
+    for kwargs in ({}, {"warnings_per_code": None}, {"show_all_hint": "more"}):
+        assert format_plain(diagnostics, tmp_path, **kwargs) == _text(diagnostics, tmp_path, **kwargs)
