@@ -97,7 +97,7 @@ def analyze(project: Project) -> Analysis:
     from fraiseql_compiler.settings import Settings
 
     sources = SourceMap(project.root)
-    with isolated_imports(project.root):
+    with isolated_imports(project.root, sources):
         loaded = load(list(project.files), project.root, sources)
         if loaded.diagnostics:
             raise FraiseQLError(loaded.diagnostics)

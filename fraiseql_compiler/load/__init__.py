@@ -6,8 +6,10 @@ file:line; importing continues with the next module so all problems are reported
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -24,8 +26,8 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
+from types import CodeType, ModuleType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -100,19 +102,33 @@ def _under(module: ModuleType, root: Path, realdirs: dict[str, str] | None = Non
     return real == top or real.startswith(top + os.sep)
 
 
-class _NoBytecodeLoader(SourceFileLoader):
-    """Loads the user's modules without caching their bytecode: a build leaves nothing in the user's tree,
-    ``__pycache__`` included. (``sys.dont_write_bytecode`` would do it for every module imported meanwhile,
-    the compiler's own and their dependencies too, which would then be compiled from source every build.)"""
+class _ProjectLoader(SourceFileLoader):
+    """Loads the user's modules, parsed once for both Python and the source map, and without caching their
+    bytecode: a build leaves nothing in the user's tree, ``__pycache__`` included.
+    (``sys.dont_write_bytecode`` would do it for every module imported meanwhile, the compiler's own and
+    their dependencies too, which would then be compiled from source on every build.)"""
+
+    sources: SourceMap | None = None
+
+    def source_to_code(self, data: Buffer, path: Any, *, _optimize: int = -1) -> CodeType:  # type: ignore[override]
+        # The source map needs the syntax tree: parsing once and compiling the tree costs ~25% less than
+        # compiling the source and parsing it again.
+        raw = bytes(data)
+        tree = ast.parse(raw, filename=path)
+        if self.sources is not None:
+            self.sources.adopt(str(path), importlib.util.decode_source(raw), tree)
+        code: CodeType = compile(tree, path, "exec", dont_inherit=True, optimize=_optimize)
+        return code
 
     def set_data(self, path: str, data: Buffer, *, _mode: int = 0o666) -> None:
         return None
 
 
-def _path_hook(root: str) -> Callable[[str], FileFinder]:
+def _path_hook(root: str, sources: SourceMap | None) -> Callable[[str], FileFinder]:
+    loader = type("ProjectLoader", (_ProjectLoader,), {"sources": sources})
     details = (
         (ExtensionFileLoader, EXTENSION_SUFFIXES),
-        (_NoBytecodeLoader, SOURCE_SUFFIXES),
+        (loader, SOURCE_SUFFIXES),
         (SourcelessFileLoader, BYTECODE_SUFFIXES),
     )
 
@@ -126,9 +142,10 @@ def _path_hook(root: str) -> Callable[[str], FileFinder]:
 
 
 @contextmanager
-def isolated_imports(root: Path) -> Iterator[None]:
+def isolated_imports(root: Path, sources: SourceMap | None = None) -> Iterator[None]:
     """Put ``root`` first on sys.path and import its modules fresh; forget them afterwards so the next
-    build (or a second schema in the same process) re-runs every decorator."""
+    build (or a second schema in the same process) re-runs every decorator. ``sources`` receives the
+    syntax tree of every module compiled from source meanwhile."""
     root = root.resolve()
     realdirs: dict[str, str] = {}
 
@@ -142,7 +159,7 @@ def isolated_imports(root: Path) -> Iterator[None]:
                 del sys.path_importer_cache[path]
 
     purge()
-    hook = _path_hook(str(root))
+    hook = _path_hook(str(root), sources)
     sys.path_hooks.insert(0, hook)
     sys.path.insert(0, str(root))
     importlib.invalidate_caches()

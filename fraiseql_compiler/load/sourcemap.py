@@ -88,6 +88,7 @@ class SourceMap:
         self._keywords: dict[str, dict[int, dict[str, ast.expr]]] = {}
         self._rel: dict[str, str] = {}  # resolving paths is slow; every span needs one
         self._texts: dict[str, str] = {}
+        self._adopted: dict[str, tuple[str, ast.Module]] = {}
 
     def relpath(self, file: str) -> str:
         rel = self._rel.get(file)
@@ -100,15 +101,19 @@ class SourceMap:
             self._rel[file] = rel
         return rel
 
+    def adopt(self, file: str, text: str, tree: ast.Module) -> None:
+        """The text and tree of ``file`` as the import parsed them (``load._ProjectLoader``)."""
+        self._adopted[file] = (text, tree)
+
     def _load(self, file: str) -> tuple[list[str], dict[int, _Def]]:
         cached = self._files.get(file)
         if cached is not None:
             return cached
         keywords: dict[int, dict[str, ast.expr]] = {}
         self._keywords[file] = keywords
+        adopted = self._adopted.pop(file, None)
         try:
-            text = Path(file).read_text(encoding="utf-8")
-            tree = ast.parse(text, filename=file)
+            text, tree = adopted or self._parse(file)
         except (OSError, SyntaxError, ValueError):
             self._files[file] = ([], {})
             return self._files[file]
@@ -135,6 +140,11 @@ class SourceMap:
                 pending.extend(stmt for stmt in getattr(node, name, ()) if isinstance(stmt, _COMPOUND))
         self._files[file] = (text.splitlines(), defs)
         return self._files[file]
+
+    @staticmethod
+    def _parse(file: str) -> tuple[str, ast.Module]:
+        text = Path(file).read_text(encoding="utf-8")
+        return text, ast.parse(text, filename=file)
 
     def suppressions(self, file: str) -> list[Suppression]:
         """The ``# fraiseql: ignore[...]`` comments of ``file``, each with the lines it covers."""

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from fraiseql_compiler import __version__
 from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.analysis.bindings import Binding
 from fraiseql_compiler.config import Config
 from fraiseql_compiler.diagnostics import Span
 from fraiseql_compiler.emit.api_objects import api_relation, param_types
@@ -78,8 +79,14 @@ def _argument(a: Argument) -> m.Argument:
     )
 
 
+@lru_cache(maxsize=256)
 def _auth(auth: Auth) -> m.Auth:
     return m.Auth(api_key=auth.api_key, authenticated=auth.authenticated, scopes=list(auth.scopes))
+
+
+@lru_cache(maxsize=1024)
+def _binding(b: Binding) -> m.Binding:
+    return m.Binding(argument=b.argument, column=b.column, kind=b.kind, position=b.position)
 
 
 def _query(q: Query, facts: Facts) -> m.QueryEntry:
@@ -91,7 +98,7 @@ def _query(q: Query, facts: Facts) -> m.QueryEntry:
         auth=_auth(q.auth),
         description=q.description,
         executes=m.QueryExecutes(
-            bindings=[m.Binding(argument=b.argument, column=b.column, kind=b.kind, position=b.position) for b in bound],
+            bindings=[_binding(b) for b in bound],
             kind="function" if function else "view",
             param_types=param_types(q) if function else [],
             relation=api_relation(q.name, settings),
