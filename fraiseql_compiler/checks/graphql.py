@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.diagnostics import Diagnostic, Related, Span, diag
@@ -15,6 +16,7 @@ NAME_RE = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")  # the GraphQL spec's Name
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
 
 
+@lru_cache(maxsize=4096)
 def _name_problem(name: str, kind: str) -> str | None:
     if not NAME_RE.match(name):
         return "a GraphQL name is ASCII letters, digits and underscores, and does not start with a digit"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.diagnostics import Diagnostic, Span, diag
 from fraiseql_compiler.ir import Schema
@@ -9,6 +11,7 @@ from fraiseql_compiler.naming import IDENT_RE
 from fraiseql_compiler.sql.quoting import split_qualified
 
 
+@lru_cache(maxsize=4096)  # schemas repeat their column names across types
 def _identifier_problem(value: str) -> str | None:
     schema, obj = split_qualified(value)
     for part in (schema, obj) if schema is not None else (obj,):

@@ -54,6 +54,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@lru_cache(maxsize=8192)
 def quote_literal(value: str) -> str:
     """A string literal that means ``value`` whatever ``standard_conforming_strings`` is set to."""
     if "\x00" in value:
