@@ -64,7 +64,7 @@ class Roles:
         return (self.anonymous, self.authenticated, self.api_key, *self.extra)
 
     @property
-    def api_keys(self) -> tuple[str, ...]:
+    def api_role_keys(self) -> tuple[str, ...]:
         return tuple(r.key for r in self.api)
 
     @property

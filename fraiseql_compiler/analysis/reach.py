@@ -13,8 +13,8 @@ def guarded_roles(auth: Auth, roles: Roles) -> tuple[str, ...]:
     if auth.api_key:
         return ("api_key",)
     if auth.authenticated or auth.scopes:
-        return tuple(k for k in roles.api_keys if k != "anonymous")
-    return roles.api_keys
+        return tuple(k for k in roles.api_role_keys if k != "anonymous")
+    return roles.api_role_keys
 
 
 def reachable_roles(op: Query | Mutation, roles: Roles) -> tuple[str, ...]:

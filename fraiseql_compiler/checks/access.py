@@ -51,7 +51,7 @@ def check_access(schema: Schema, facts: Facts) -> list[Diagnostic]:
 
 def check_roles(schema: Schema, facts: Facts) -> list[Diagnostic]:
     """Access rules name API roles by key; the keys come from the configuration ([database.roles])."""
-    role_keys = facts.settings.roles.api_keys
+    role_keys = facts.settings.roles.api_role_keys
     out: list[Diagnostic] = []
     for t in schema.types:
         for role in sorted({p.role for p in t.policies}):
