@@ -28,6 +28,7 @@ from fraiseql_compiler.sql.quoting import quote_ident, quote_literal, split_qual
 # bcrypt salt characters (./A-Za-z0-9); the salt of the dummy hash is fixed, so the file is deterministic.
 _DUMMY_SALT = "fraiseqlfraiseqlfraise"
 API = "api"  # every API role
+IDENTIFIED = "identified"  # every API role that can carry an identity: all but the anonymous role
 
 # Who may EXECUTE each function of 0002 that is not an auth flow (role keys, and API for every API role).
 # The auth flows' grants come from FLOWS, which the manifest also carries. Everything else is revoked from
@@ -42,9 +43,9 @@ _OTHER_GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("issue_refresh_token(text, text[], uuid)", ()),
     ("create_api_key_impl(text, text[], timestamp with time zone)", ()),
     ("upsert_oauth_user_impl(text, text, text, text)", ()),
-    # require_authenticated() (granted to every API role, SECURITY INVOKER) calls it
-    ("token_revoked()", (API,)),
-    ("token_revoked(jsonb)", (API,)),
+    # claims_problem() (every helper and guard) calls it for a caller with claims; revealing whether any
+    # other token is revoked is left to nobody
+    ("token_revoked()", (IDENTIFIED,)),
     ("fn_verify_api_key(text)", (AUTHENTICATOR,)),
     ("fn_purge_revoked()", (AUTHENTICATOR,)),
 )
@@ -108,6 +109,8 @@ def _grantees(settings: Settings, keys: tuple[str, ...]) -> str:
     for key in keys:
         if key == API:
             roles.extend(settings.roles.api)
+        elif key == IDENTIFIED:
+            roles.extend(r for r in settings.roles.api if r.key != "anonymous")
         else:
             role = settings.roles.by_key(key)
             if role is None:

@@ -10,6 +10,7 @@ from fraiseql_compiler.emit.auth_sql import emit_auth_sql
 from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
+from fraiseql_compiler.naming import SCOPE_RE
 from fraiseql_compiler.settings import Settings
 from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, quote_literal
 
@@ -17,12 +18,14 @@ from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, qu
 _PAIRS_PER_CALL = 50
 
 HELPER_FUNCTIONS = (
+    "claims_problem()",
     "claims()",
     "claim(text)",
     "current_user_id()",
     "auth_method()",
     "is_authenticated()",
     "scopes()",
+    "scope_covers(text, text)",
     "has_scope(text)",
     "authenticated_claims()",
     "require_authenticated()",
@@ -57,6 +60,7 @@ def emit_fraiseql_schema(schema: Schema, settings: Settings) -> str:
         revocation=settings.revocation,
         states=settings.states,
         functions=HELPER_FUNCTIONS,
+        scope_pattern=quote_literal(SCOPE_RE.pattern),
     )
     title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
     return _file(title, [statement])

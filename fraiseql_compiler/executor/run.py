@@ -235,12 +235,12 @@ def _flow_role(
     raise ExecutionError(401, "UNAUTHENTICATED", "authentication required")
 
 
-def _check_revocation(conn: Any, manifest: Manifest, claims: dict[str, Any]) -> None:
+def _check_revocation(conn: Any, manifest: Manifest, claims: dict[str, Any], role: str) -> None:
     """Every authenticated request, guarded or not: the database guards cover guarded operations, and a
     runtime must not serve even a public one to a revoked token."""
     revocation = manifest.config.security.token_revocation
-    if not revocation.enabled or not claims:
-        return
+    if not revocation.enabled or not claims or role == manifest.database.roles["anonymous"]:
+        return  # the anonymous role carries no identity, whatever claims a token mapped to it has
     if revocation.require_jti and claims.get("auth") == "jwt" and not claims.get("jti"):
         raise unauthenticated("the token has no jti claim")
     if conn.execute("SELECT fraiseql.token_revoked()").fetchone()[0]:
@@ -263,7 +263,7 @@ def _in_transaction(
         if role != manifest.database.roles["authenticator"]:
             conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
         conn.execute("SELECT set_config(%s, %s, true)", (manifest.database.claims_setting, dumps(claims)))
-        _check_revocation(conn, manifest, claims)
+        _check_revocation(conn, manifest, claims, role)
         if isinstance(op, QueryEntry):
             return _query(conn, op, args)
         if flow is not None:

@@ -64,14 +64,21 @@ def test_blog_claim_helpers_treat_missing_claims_as_anonymous(pg_conn: psycopg.C
     pg_conn.execute("SELECT set_config('request.jwt.claims', '', true)")
     assert pg_conn.execute("SELECT fraiseql.current_user_id(), fraiseql.claims()").fetchone() == (None, {})
     pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": SUB_A}),))
+    assert pg_conn.execute("SELECT fraiseql.current_user_id()").fetchone() == (None,)  # no auth method: no one
+    claims = {"sub": SUB_A, "auth": "jwt", "jti": "j-1"}
+    pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
     assert pg_conn.execute("SELECT fraiseql.current_user_id()").fetchone() == (SUB_A,)
 
 
 ROW_FILTER_PARAMS: dict[str, tuple[dict[str, Any], list[Any], int]] = {
     # query id: (claims, params in manifest order, rows expected)
-    "query.me": ({"sub": SUB_A}, [], 1),
-    "query.myPosts": ({"sub": SUB_A}, [], 1),
-    "query.orders": ({"sub": SUB_A, "customer_id": "00000000-0000-0000-0000-0000000000c1"}, ["open"], 1),
+    "query.me": ({"sub": SUB_A, "auth": "jwt", "jti": "j-1"}, [], 1),
+    "query.myPosts": ({"sub": SUB_A, "auth": "jwt", "jti": "j-1"}, [], 1),
+    "query.orders": (
+        {"sub": SUB_A, "auth": "jwt", "jti": "j-1", "customer_id": "00000000-0000-0000-0000-0000000000c1"},
+        ["open"],
+        1,
+    ),
     "query.books": (
         {},
         ["%Dispossessed%", "00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"],

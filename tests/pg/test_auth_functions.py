@@ -264,7 +264,11 @@ def test_execute_is_granted_by_name_to_exactly_the_listed_roles(pg_conn: Conn) -
     expected: dict[str, set[str]] = {f: {ANON, AUTHED, API_KEY} for f in HELPER_FUNCTIONS}
     for signature, grantees in GRANTS:
         expected[signature] = {
-            role for role, key in keys.items() if key in grantees or ("api" in grantees and role != AUTHENTICATOR)
+            role
+            for role, key in keys.items()
+            if key in grantees
+            or ("api" in grantees and role != AUTHENTICATOR)
+            or ("identified" in grantees and role not in (AUTHENTICATOR, ANON))
         }
     rows = pg_conn.execute(
         """SELECT regexp_replace(p.oid::regprocedure::text, '^fraiseql\\.', ''), p.proacl IS NOT NULL,

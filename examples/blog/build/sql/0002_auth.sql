@@ -326,19 +326,22 @@ BEGIN
 END
 $fn$;
 
--- Whether the request's token is revoked; require_authenticated() calls it when [security.token_revocation]
--- is enabled. A JWT is revoked when its jti was revoked (fn_revoke_token), or when its subject was revoked
--- (fn_revoke_all) at or after its iat; a JWT without a usable iat whose subject was revoked counts as
--- revoked (fail closed). An API key is revoked when the key the claims name (claim key_id) is revoked or
+-- Whether the request's own token is revoked (its claims as set, before any check: fraiseql.claims_problem(),
+-- which every helper and guard reads, calls it when [security.token_revocation] is enabled). Granted to the
+-- API roles but the anonymous one: a caller learns about its own claims only. A JWT is revoked when its jti
+-- was revoked (fn_revoke_token), or when its subject was revoked (fn_revoke_all) at or after its iat; a JWT
+-- without a usable iat whose subject was revoked counts as revoked (fail closed). An API key is revoked when the key the claims name (claim key_id) is revoked or
 -- expired; fn_verify_api_key already refuses those, and fn_revoke_all revokes the subject's keys.
-CREATE OR REPLACE FUNCTION fraiseql.token_revoked(v_claims jsonb)
+CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = ''
 AS $fn$
 DECLARE
+    v_claims jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
     v_method text := CASE WHEN v_claims ->> 'auth' IN ('jwt', 'api_key') THEN v_claims ->> 'auth' END;
     v_subject text := NULLIF(v_claims ->> 'sub', '');
     v_jti text := NULLIF(v_claims ->> 'jti', '');
@@ -372,15 +375,8 @@ BEGIN
 END
 $fn$;
 
--- The same, for the current request's claims (the guards pass the claims they already parsed).
-CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
-RETURNS boolean
-LANGUAGE sql
-STABLE
-SET search_path = ''
-AS $fn$
-SELECT fraiseql.token_revoked(fraiseql.claims())
-$fn$;
+-- Replaced by the function above: it answered for any claims, and every API role could call it.
+DROP FUNCTION IF EXISTS fraiseql.token_revoked(jsonb);
 
 -- Password login against public.tb_user ([auth.login]).
 --
@@ -848,10 +844,7 @@ REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, text) F
 REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-GRANT EXECUTE ON FUNCTION fraiseql.token_revoked() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-REVOKE ALL ON FUNCTION fraiseql.token_revoked(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION fraiseql.token_revoked(jsonb) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-GRANT EXECUTE ON FUNCTION fraiseql.token_revoked(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT EXECUTE ON FUNCTION fraiseql.token_revoked() TO fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.fn_verify_api_key(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_verify_api_key(text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_verify_api_key(text) TO fraiseql_authenticator;

@@ -48,119 +48,178 @@ GRANT USAGE ON SCHEMA app TO fraiseql_anonymous, fraiseql_authenticated, fraiseq
 -- security_invoker views read base tables as the caller: the API roles need to reach them (RLS decides rows).
 GRANT USAGE ON SCHEMA public TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- The request's normalized claims. Unset, or '' (a pooled connection after the transaction that set
--- them ended), or anything but a JSON object means anonymous: an empty object, never everyone.
+-- Why the request's claims are not an identity this configuration accepts, or NULL when they are. Unset,
+-- or '' (a pooled connection after the transaction that set them), or anything but a JSON object with a
+-- subject and an auth method means no identity: never everyone. The anonymous role never has one, whatever
+-- claims its session set.
+CREATE OR REPLACE FUNCTION fraiseql.claims_problem()
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+PARALLEL SAFE
+SET search_path = ''
+AS $fn$
+DECLARE
+    c jsonb;
+BEGIN
+    -- Claims that are not JSON raise here: an error, never an identity (PostgreSQL 15 has no safe cast, and
+    -- an exception block would cost a subtransaction per call and forbid parallel plans).
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous' THEN
+        RETURN 'unauthenticated';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- The request's identity: its normalized claims when claims_problem() finds none, else '{}'. Every helper
+-- below reads it, so an identity is valid in policies, filters and guards alike, or nowhere. The helpers
+-- are PL/pgSQL: it keeps their plans for the session, where a SQL function with SET is planned again in
+-- every statement (measured: twice the cost per call).
 CREATE OR REPLACE FUNCTION fraiseql.claims()
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT CASE WHEN pg_catalog.jsonb_typeof(c) = 'object' THEN c ELSE '{}'::jsonb END
-FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s
+BEGIN
+    IF fraiseql.claims_problem() IS NULL THEN
+        RETURN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    END IF;
+    RETURN '{}'::jsonb;
+END
 $fn$;
 
--- One claim as text (NULL when absent). Namespaced claims work: claim('https://example.com/roles').
+-- One claim of the identity as text (NULL when absent). Namespaced claims work: claim('https://example.com/roles').
 CREATE OR REPLACE FUNCTION fraiseql.claim(name text)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT fraiseql.claims() ->> name
+BEGIN
+    RETURN fraiseql.claims() ->> name;
+END
 $fn$;
 
--- The caller's subject, NULL when anonymous. Row-independent helpers read the setting themselves:
--- each runs once per statement as an initPlan, and a nested call costs a re-plan per statement.
+-- The caller's subject, NULL without an identity.
 CREATE OR REPLACE FUNCTION fraiseql.current_user_id()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT NULLIF(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
+BEGIN
+    RETURN NULLIF(fraiseql.claims() ->> 'sub', '');
+END
 $fn$;
 
 -- How the caller authenticated: 'jwt', 'api_key', or NULL.
 CREATE OR REPLACE FUNCTION fraiseql.auth_method()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT CASE WHEN c ->> 'auth' IN ('jwt', 'api_key') THEN c ->> 'auth' END
-FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s
+BEGIN
+    RETURN fraiseql.claims() ->> 'auth';
+END
 $fn$;
 
 CREATE OR REPLACE FUNCTION fraiseql.is_authenticated()
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT COALESCE(NULLIF(c ->> 'sub', '') IS NOT NULL AND c ->> 'auth' IN ('jwt', 'api_key'), false)
-FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s
+BEGIN
+    RETURN fraiseql.claims_problem() IS NULL;
+END
 $fn$;
 
 -- The caller's scopes: the normalized claims always carry a JSON array (never a space-separated string).
--- Anonymous callers have none, whatever the claims say.
+-- Without an identity, none.
 CREATE OR REPLACE FUNCTION fraiseql.scopes()
 RETURNS text[]
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT ARRAY(
-    SELECT e.x
-    FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS s,
-         pg_catalog.jsonb_array_elements_text(
-             CASE WHEN NULLIF(s.c ->> 'sub', '') IS NOT NULL AND s.c ->> 'auth' IN ('jwt', 'api_key')
-                       AND pg_catalog.jsonb_typeof(s.c -> 'scopes') = 'array'
-                  THEN s.c -> 'scopes' ELSE '[]'::jsonb END
-         ) AS e(x)
-    ORDER BY 1
-)
+DECLARE
+    granted jsonb := fraiseql.claims() -> 'scopes';
+BEGIN
+    IF pg_catalog.jsonb_typeof(granted) IS DISTINCT FROM 'array' THEN
+        RETURN '{}'::text[];
+    END IF;
+    RETURN ARRAY(SELECT e.x FROM pg_catalog.jsonb_array_elements_text(granted) AS e(x) ORDER BY 1);
+END
 $fn$;
 
--- Whether the caller holds `required` (e.g. 'write:posts'); a granted 'write:*' covers every 'write:…'.
+-- Whether the granted scope `granted` covers `required`. Both must be scopes (action:resource); a granted
+-- `action:*` or `…/*` covers exactly the scopes under its prefix (admin:* covers admin:posts, not
+-- adminx:posts); anything else covers only itself, and a malformed granted scope covers nothing.
+-- fraiseql_compiler.scopes.covers is the same rule (the tests hold them to one table of cases).
+CREATE OR REPLACE FUNCTION fraiseql.scope_covers(granted text, required text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = ''
+AS $fn$
+BEGIN
+    RETURN COALESCE(
+        granted ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$' AND required ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$'
+        AND (granted = required
+             OR (pg_catalog.right(granted, 2) IN (':*', '/*')
+                 AND pg_catalog.length(required) >= pg_catalog.length(granted)
+                 AND pg_catalog.left(required, pg_catalog.length(granted) - 1) = pg_catalog.left(granted, -1))),
+        false
+    );
+END
+$fn$;
+
+-- Whether the caller holds a scope covering `required` (e.g. 'write:posts').
 CREATE OR REPLACE FUNCTION fraiseql.has_scope(required text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-SELECT EXISTS (
-    SELECT 1
-    FROM pg_catalog.unnest(fraiseql.scopes()) AS g(s)
-    WHERE g.s = required
-       OR (pg_catalog.right(g.s, 2) = ':*'
-           AND pg_catalog.split_part(required, ':', 1) = pg_catalog.split_part(g.s, ':', 1))
-)
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM pg_catalog.unnest(fraiseql.scopes()) AS g(s) WHERE fraiseql.scope_covers(g.s, required)
+    );
+END
 $fn$;
 
--- The request's claims if the caller is authenticated (and, with revocation, the token is not revoked);
--- otherwise it raises. The guards below build on it: the claims are read and parsed once per guard.
+-- The request's identity, or an exception saying why there is none: what the guards build on.
 CREATE OR REPLACE FUNCTION fraiseql.authenticated_claims()
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 SET search_path = ''
 AS $fn$
 DECLARE
-    c jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    problem text := fraiseql.claims_problem();
 BEGIN
-    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
-       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key') THEN
+    IF problem = 'unauthenticated' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
+    ELSIF problem = 'no_jti' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
+    ELSIF problem = 'revoked' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
-    RETURN c;
+    RETURN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
 END
 $fn$;
 
@@ -170,6 +229,7 @@ CREATE OR REPLACE FUNCTION fraiseql.require_authenticated()
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 SET search_path = ''
 AS $fn$
 BEGIN
@@ -182,17 +242,12 @@ CREATE OR REPLACE FUNCTION fraiseql.require_scope(required text)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-DECLARE
-    c jsonb := fraiseql.authenticated_claims();
 BEGIN
-    IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' OR NOT EXISTS (
-        SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
-        WHERE g.s = required
-           OR (pg_catalog.right(g.s, 2) = ':*'
-               AND pg_catalog.split_part(required, ':', 1) = pg_catalog.split_part(g.s, ':', 1))
-    ) THEN
+    PERFORM fraiseql.authenticated_claims();
+    IF NOT fraiseql.has_scope(required) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT403',
             MESSAGE = pg_catalog.format('missing scope %s', required);
     END IF;
@@ -204,6 +259,7 @@ CREATE OR REPLACE FUNCTION fraiseql.require_api_key()
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 SET search_path = ''
 AS $fn$
 BEGIN
@@ -215,6 +271,8 @@ BEGIN
 END
 $fn$;
 
+REVOKE ALL ON FUNCTION fraiseql.claims_problem() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fraiseql.claims_problem() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.claims() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.claims() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.claim(text) FROM PUBLIC;
@@ -227,6 +285,8 @@ REVOKE ALL ON FUNCTION fraiseql.is_authenticated() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.is_authenticated() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.scopes() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.scopes() TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+REVOKE ALL ON FUNCTION fraiseql.scope_covers(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fraiseql.scope_covers(text, text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.has_scope(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fraiseql.has_scope(text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.authenticated_claims() FROM PUBLIC;
