@@ -38,7 +38,8 @@ INPUT_OPTIONS = ("name", "description")
 ENUM_OPTIONS = ("name", "description")
 QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
 MUTATION_OPTIONS = ("function", "name", "description", "auth_flow")
-FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason")
+FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason", "read_only")
+_BOOLEAN_OPTIONS = frozenset({"read_only"})
 
 
 def caller_location() -> Location:
@@ -112,6 +113,16 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 line=loc.line,
                 keyword=key,
             )
+        if key in _BOOLEAN_OPTIONS:
+            if not isinstance(value, bool):
+                raise AuthoringError(
+                    "FQL107",
+                    f"{decorator}({key}=...) must be True or False, got {_kind(value)}",
+                    file=loc.file,
+                    line=loc.line,
+                    keyword=key,
+                )
+            continue
         if value is not None and not isinstance(value, str):
             raise AuthoringError(
                 "FQL107",
@@ -395,6 +406,11 @@ def field(*positional: Any, **options: Any) -> FieldOptions:
     title: Annotated[str, fraiseql.field(description="Headline", column="headline")]
     author: Annotated[User, fraiseql.field(column="writer_id")]
     posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
+    created_at: Annotated[DateTime, fraiseql.field(read_only=True)]   # API roles may read, never write it
+
+    API roles may insert and update the columns of a table-backed type's fields (as its access rules
+    allow), except read-only ones: ``read_only=True`` fields and the key field ``id`` (``read_only=False``
+    lets callers choose ids on insert; a key is never updated).
     """
     loc = caller_location()
     if positional:

@@ -46,6 +46,8 @@ class FieldOptions:
     column: str | None = None
     foreign_key: str | None = None
     deprecation_reason: str | None = None
+    # Whether API roles may not write the field's column (None: the key field `id` is read-only, others not)
+    read_only: bool | None = None
     location: Location | None = field(default=None, compare=False)
 
 

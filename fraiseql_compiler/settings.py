@@ -97,6 +97,7 @@ class Settings:
     api_keys: ApiKeysSection
     revocation: TokenRevocationSection
     rate_limiting: RateLimitingSection
+    providers: tuple[str, ...]  # the names of [[security.providers]]: the only ones claims may name
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -110,6 +111,7 @@ class Settings:
             api_keys=security.api_keys,
             revocation=security.token_revocation,
             rate_limiting=security.rate_limiting,
+            providers=tuple(p.name for p in security.providers),
         )
 
     @property

@@ -28,7 +28,7 @@ class User:
     id: ID
     email: Email
     name: str
-    created_at: DateTime
+    created_at: Annotated[DateTime, fraiseql.field(read_only=True)]  # set by the database
 
 
 @fraiseql.type(
@@ -48,7 +48,7 @@ class Comment:
     id: ID
     body: str
     author: User
-    created_at: DateTime
+    created_at: Annotated[DateTime, fraiseql.field(read_only=True)]  # set by the database
 
 
 @fraiseql.type(
@@ -74,7 +74,7 @@ class Post:
     author_id: ID
     author: Annotated[User, fraiseql.field(description="Who wrote the post.")]
     comments: list[Comment]
-    created_at: DateTime
+    created_at: Annotated[DateTime, fraiseql.field(read_only=True)]  # set by the database
 
 
 @fraiseql.type
@@ -175,7 +175,8 @@ def my_posts(limit: int = 20) -> list["Post"]:
     pass
 
 
-@fraiseql.query(sql_source="v_report")
+# v_report (db/schema.sql) is a security_invoker view: tb_user's and tb_post's policies decide its rows.
+@fraiseql.query(sql_source="v_report")  # fraiseql: ignore[FQL234]
 @api_key_required
 def reports(limit: int = 100) -> list["Report"]:
     """Requires a valid API key."""

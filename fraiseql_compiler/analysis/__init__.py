@@ -16,6 +16,7 @@ from fraiseql_compiler.analysis.authflows import FlowBinding, bind_flow
 from fraiseql_compiler.analysis.bindings import QueryBindings, bind_query
 from fraiseql_compiler.analysis.reach import reachable_roles
 from fraiseql_compiler.analysis.sources import Source, query_source, view_dependencies, view_order, view_sources
+from fraiseql_compiler.analysis.tables import TableAccess, table_access
 from fraiseql_compiler.ir import Query, Schema
 from fraiseql_compiler.settings import Settings
 from fraiseql_compiler.sql.predicate_render import Predicate
@@ -33,6 +34,7 @@ class Facts:
     roles: Mapping[str, tuple[str, ...]]  # operation id → role keys that reach it
     row_filters: Mapping[str, str]  # query id → its row_filter as SQL
     policies: Mapping[str, str]  # policy id → its predicate as SQL
+    tables: Mapping[str, TableAccess]  # qualified table → what the API roles may do to it, per column
 
     @property
     def needs_auth_functions(self) -> bool:
@@ -91,7 +93,8 @@ def derive(schema: Schema, settings: Settings) -> Facts:
         roles=MappingProxyType({op.id: reachable_roles(op, settings.roles) for op in schema.operations()}),
         row_filters=MappingProxyType(row_filters),
         policies=MappingProxyType(policies),
+        tables=MappingProxyType(table_access(schema, views, settings)),
     )
 
 
-__all__ = ["Facts", "FlowBinding", "QueryBindings", "Source", "derive"]
+__all__ = ["Facts", "FlowBinding", "QueryBindings", "Source", "TableAccess", "derive"]

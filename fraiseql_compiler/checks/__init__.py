@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fraiseql_compiler.analysis import Facts
-from fraiseql_compiler.checks.access import check_access, check_roles
+from fraiseql_compiler.checks.access import check_access, check_roles, check_tables
 from fraiseql_compiler.checks.graphql import check_graphql_names, check_positions, check_view_names
 from fraiseql_compiler.checks.names import check_identifiers
 from fraiseql_compiler.checks.operations import (
@@ -16,6 +16,7 @@ from fraiseql_compiler.checks.operations import (
     check_scopes,
     check_sql_sources,
 )
+from fraiseql_compiler.checks.sources import check_query_sources, check_reserved_schemas
 from fraiseql_compiler.checks.views import check_views
 from fraiseql_compiler.diagnostics import Diagnostic
 from fraiseql_compiler.ir import Schema
@@ -28,6 +29,8 @@ PASSES: tuple[Pass, ...] = (
     check_view_names,
     check_positions,
     check_sql_sources,
+    check_reserved_schemas,
+    check_query_sources,
     check_id_args,
     check_scopes,
     check_row_filter_columns,
@@ -35,6 +38,7 @@ PASSES: tuple[Pass, ...] = (
     check_auth_flows,
     check_views,
     check_access,
+    check_tables,
     check_roles,
 )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fraiseql_compiler.analysis import Facts
-from fraiseql_compiler.diagnostics import Diagnostic, diag, did_you_mean
+from fraiseql_compiler.analysis.tables import field_column, login_columns
+from fraiseql_compiler.diagnostics import Diagnostic, Related, diag, did_you_mean
 from fraiseql_compiler.ir import Schema
 
 
 def check_access(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    policed = {name for table in facts.tables.values() if table.rules is not None for name in table.types}
     for t in schema.types:
         if not t.table:
             if t.access_declared:
@@ -22,6 +24,8 @@ def check_access(schema: Schema, facts: Facts) -> list[Diagnostic]:
                 )
             continue
         if not t.access_declared:
+            if t.name in policed:
+                continue  # another type on the same table declares the rules
             out.append(
                 diag(
                     "FQL220",
@@ -44,6 +48,43 @@ def check_access(schema: Schema, facts: Facts) -> list[Diagnostic]:
                             use.span,
                             did_you_mean(use.name, known)
                             or f"rules may use the columns the type maps: {', '.join(sorted(known))}",
+                        )
+                    )
+    return out
+
+
+def check_tables(schema: Schema, facts: Facts) -> list[Diagnostic]:
+    """One set of access rules per table, and no field on the [auth.login] password hash or scopes."""
+    out: list[Diagnostic] = []
+    _, secret, _ = login_columns(facts.settings)
+    for table in facts.tables.values():
+        types = [t for name in table.types if (t := schema.object_type(name)) is not None]
+        declaring = [t for t in types if t.access_declared]
+        for t in declaring[1:]:
+            first = declaring[0]
+            out.append(
+                diag(
+                    "FQL231",
+                    f"{first.name} and {t.name} both declare access rules for {table.relation}",
+                    t.table_span or t.span,
+                    f"row-level security belongs to the table: keep the rules on {first.name} and remove them "
+                    f"from {t.name} (its rows follow the same rules)",
+                    related=(Related(first.table_span or first.span, f"{first.name} declares them here"),),
+                )
+            )
+        if not table.never_read:
+            continue
+        for t in types:
+            for f in t.fields:
+                if field_column(f) in secret:
+                    out.append(
+                        diag(
+                            "FQL230",
+                            f'field "{f.name}" of {t.name} would expose {table.relation}.{f.column}, a credential '
+                            "column of [auth.login]",
+                            f.span,
+                            "remove the field: the password hash and the scopes stay with the auth functions "
+                            "(scopes reach the API in the caller's claims)",
                         )
                     )
     return out

@@ -124,6 +124,11 @@ CODES: dict[str, Code] = _codes(
     Code("FQL227", "foreign-key-on-single-field", "foreign_key on a field that is not a list of objects"),
     Code("FQL228", "access-unknown-column", "Access rule references an unknown column"),
     Code("FQL229", "invalid-graphql-name", "Invalid GraphQL name"),
+    Code("FQL230", "credential-column-exposed", "Field on an [auth.login] credential column"),
+    Code("FQL231", "access-rules-twice", "Two types declare access rules for one table"),
+    Code("FQL232", "reserved-schema", "Source, table or function in a schema that is not the user's to expose"),
+    Code("FQL233", "source-is-policed-table", "Query reads a column-granted table directly"),
+    Code("FQL234", "source-without-access-rule", "Query reads a relation no access= rule covers", "warning"),
     # 3xx: lint (warnings)
     Code("FQL301", "provider-issuer-convention", "Provider issuer against its provider's convention", "warning"),
     Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),

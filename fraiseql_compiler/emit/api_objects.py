@@ -9,6 +9,8 @@ directly, so they get no API object.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Auth, Mutation, Query, Schema
@@ -61,38 +63,61 @@ def render_query(q: Query, facts: Facts) -> str:
     return render("api_query_view.sql.j2", **context)
 
 
-def render_mutation(m: Mutation, settings: Settings) -> str:
+def render_mutation(m: Mutation, facts: Facts) -> str:
+    settings = facts.settings
+    target = qualify(m.function, settings.default_schema)
+    signature = f"{target}(text, jsonb)"
     return render(
         "api_mutation.sql.j2",
         graphql_name=m.graphql_name,
         source=_source(m),
         relation=api_relation(m.name, settings),
-        target=qualify(m.function, settings.default_schema),
+        target=target,
+        target_signature=signature,
+        target_signature_literal=quote_literal(signature),
+        target_roles=", ".join(r.ident for k in facts.roles[m.id] if (r := settings.roles.by_key(k))),
         guards=guards(m.auth),
         roles=settings.roles.api_idents,
     )
 
 
-def user_source_grants(schema: Schema, facts: Facts) -> list[str]:
-    """The API views read their source as the caller (security_invoker), so the caller needs SELECT on
-    it. Generated views get it with their table; a source of the user's own gets it here, for the roles
-    that can pass the guards of the queries reading it, and nobody else."""
-    generated = {view.relation for view in facts.views.values()}
-    roles: dict[str, set[str]] = {}
+@dataclass(frozen=True)
+class UserSource:
+    relation: str
+    literal: str
+    queries_literal: str  # 'query reports' / 'queries a, b', for the messages
+    role_names: tuple[str, ...]  # who may read it: the roles that can pass its queries' guards
+    roles: str  # the same, as identifiers
+
+
+def user_sources(schema: Schema, facts: Facts) -> list[UserSource]:
+    """The relations of the user's own that queries read, with the roles that can pass the guards of the
+    queries reading each (they read it as the caller: security_invoker)."""
+    readers: dict[str, list[Query]] = {}
     for q in schema.queries:
         source = facts.query_sources[q.id]
-        if source is not None and source.relation not in generated:
-            roles.setdefault(source.relation, set()).update(facts.roles[q.id])
-    idents = {r.key: r.ident for r in facts.settings.roles.api}
-    return [
-        f"-- {relation} is the schema's own view: it must be security_invoker so that row-level security applies\n"
-        f"GRANT SELECT ON {relation} TO {', '.join(sorted(idents[k] for k in keys))};"
-        for relation, keys in sorted(roles.items())
-    ]
+        if source is not None and not source.generated:
+            readers.setdefault(source.relation, []).append(q)
+    out = []
+    for relation, queries in sorted(readers.items()):
+        keys = {k for q in queries for k in facts.roles[q.id]}
+        roles = sorted((r for r in facts.settings.roles.api if r.key in keys), key=lambda r: r.name)
+        names = ", ".join(q.graphql_name for q in queries)
+        out.append(
+            UserSource(
+                relation=relation,
+                literal=quote_literal(relation),
+                queries_literal=quote_literal(("queries " if len(queries) > 1 else "query ") + names),
+                role_names=tuple(r.name for r in roles),
+                roles=", ".join(r.ident for r in roles),
+            )
+        )
+    return out
 
 
 def emit_api_objects(schema: Schema, facts: Facts) -> list[str]:
-    out = user_source_grants(schema, facts)
+    sources = user_sources(schema, facts)
+    out = [render("user_sources.sql.j2", sources=sources)] if sources else []
     out += [render_query(q, facts) for q in schema.queries if q.sql_source]
-    out += [render_mutation(m, facts.settings) for m in schema.mutations if m.auth_flow is None]
+    out += [render_mutation(m, facts) for m in schema.mutations if m.auth_flow is None]
     return out

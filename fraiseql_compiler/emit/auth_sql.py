@@ -104,7 +104,8 @@ class LoginTable:
         )
 
 
-def _grantees(settings: Settings, keys: tuple[str, ...]) -> str:
+def grantee_roles(settings: Settings, keys: tuple[str, ...]) -> list[Role]:
+    """The roles a GRANTS entry names: role keys, API (every API role) and IDENTIFIED (all but anonymous)."""
     roles: list[Role] = []
     for key in keys:
         if key == API:
@@ -116,7 +117,11 @@ def _grantees(settings: Settings, keys: tuple[str, ...]) -> str:
             if role is None:
                 raise KeyError(f"no role {key!r}")
             roles.append(role)
-    return ", ".join(r.ident for r in roles)
+    return roles
+
+
+def _grantees(settings: Settings, keys: tuple[str, ...]) -> str:
+    return ", ".join(r.ident for r in grantee_roles(settings, keys))
 
 
 def emit_auth_sql(settings: Settings) -> str:

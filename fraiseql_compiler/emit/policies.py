@@ -1,13 +1,15 @@
-"""Row-level security for table-backed types: ENABLE + FORCE, one policy per role and action, grants."""
+"""Row-level security for the tables of table-backed types: ENABLE + FORCE, one policy per role and action,
+and privileges column by column (``analysis/tables.py`` says which)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.analysis.tables import TableAccess
 from fraiseql_compiler.emit.templates import render
-from fraiseql_compiler.ir import ObjectType, Schema
-from fraiseql_compiler.sql.quoting import comment_text, qualify, quote_ident, quote_literal, split_qualified
+from fraiseql_compiler.ir import Schema
+from fraiseql_compiler.sql.quoting import comment_text, quote_ident, quote_literal
 
 # access action → SQL command, and which clauses it takes: UPDATE checks both the rows it may touch
 # (USING) and what they may become (WITH CHECK).
@@ -23,9 +25,18 @@ class RenderedPolicy:
     check: str | None
 
 
-def _policies(t: ObjectType, facts: Facts) -> list[RenderedPolicy]:
-    out = []
-    for p in sorted(t.policies, key=lambda p: (p.role, list(COMMANDS).index(p.action))):
+@dataclass(frozen=True)
+class Grant:
+    command: str
+    columns: str | None  # "(a, b)"; None: table-wide (DELETE)
+    roles: str
+
+
+def _policies(table: TableAccess, facts: Facts) -> list[RenderedPolicy]:
+    out: list[RenderedPolicy] = []
+    if table.rules is None:
+        return out
+    for p in sorted(table.rules.policies, key=lambda p: (p.role, list(COMMANDS).index(p.action))):
         role = facts.settings.roles.by_key(p.role)
         if role is None:  # rejected by checks.access.check_roles before emitting
             continue
@@ -42,30 +53,47 @@ def _policies(t: ObjectType, facts: Facts) -> list[RenderedPolicy]:
     return out
 
 
-def render_table_security(t: ObjectType, facts: Facts) -> str:
-    assert t.table is not None and t.view is not None
-    settings = facts.settings
-    schema_name, table_name = split_qualified(t.table)
-    policies = _policies(t, facts)
-    writes = []
-    for command in ("INSERT", "UPDATE", "DELETE"):
-        roles = sorted({p.role for p in policies if p.command == command})
-        if roles:
-            writes.append((command, ", ".join(roles)))
+def _columns(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(quote_ident(n) for n in names) + ")"
+
+
+def _grants(table: TableAccess, facts: Facts) -> list[Grant]:
+    roles = facts.settings.roles
+
+    def idents(keys: tuple[str, ...]) -> str:
+        return ", ".join(r.ident for k in keys if (r := roles.by_key(k)) is not None)
+
+    grants = []
+    if table.readable:
+        grants.append(Grant("SELECT", _columns(table.readable), roles.api_idents))
+    for action, columns in (("insert", table.insertable), ("update", table.updatable)):
+        keys = table.roles_for(action)
+        if keys and columns:
+            grants.append(Grant(action.upper(), _columns(columns), idents(keys)))
+    if delete := table.roles_for("delete"):
+        grants.append(Grant("DELETE", None, idents(delete)))
+    return grants
+
+
+def render_table_security(table: TableAccess, schema: Schema, facts: Facts) -> str:
+    types = [t for name in table.types if (t := schema.object_type(name)) is not None]
+    rules = table.rules or types[0]
     return render(
         "table_security.sql.j2",
-        type_name=t.name,
-        source=comment_text(f"{t.span.file}:{t.span.line}"),
-        table=qualify(t.table, settings.default_schema),
-        view=facts.views[t.name].relation,
-        schema_literal=quote_literal(schema_name or settings.default_schema),
-        table_literal=quote_literal(table_name),
-        policies=policies,
-        writes=writes,
-        all_roles=settings.roles.api_idents,
+        type_names=", ".join(table.types),
+        source=comment_text(f"{rules.span.file}:{rules.span.line}"),
+        table=table.relation,
+        views=[facts.views[t.name].relation for t in types],
+        schema_literal=quote_literal(table.schema),
+        table_literal=quote_literal(table.name),
+        policies=_policies(table, facts),
+        grants=_grants(table, facts),
+        never_read=", ".join(table.never_read),
+        never_written=", ".join(table.never_written),
+        all_roles=facts.settings.roles.api_idents,
     )
 
 
 def emit_policies(schema: Schema, facts: Facts) -> list[str]:
-    """One block per table-backed type, in name order."""
-    return [render_table_security(t, facts) for t in schema.types if t.name in facts.views]
+    """One block per table of a table-backed type, in name order."""
+    return [render_table_security(table, schema, facts) for table in facts.tables.values()]

@@ -61,6 +61,7 @@ def emit_fraiseql_schema(schema: Schema, settings: Settings) -> str:
         states=settings.states,
         functions=HELPER_FUNCTIONS,
         scope_pattern=quote_literal(SCOPE_RE.pattern),
+        providers=", ".join(quote_literal(p) for p in settings.providers),
     )
     title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
     return _file(title, [statement])

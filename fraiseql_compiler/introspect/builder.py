@@ -219,6 +219,7 @@ class Builder:
                         foreign_key=opts.foreign_key,
                         has_default=has_default and position == "input",
                         default=default_json if position == "input" else None,
+                        read_only=opts.read_only,
                     )
                 )
         return tuple(fields)

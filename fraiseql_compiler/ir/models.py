@@ -54,6 +54,7 @@ class Field(Model):
     foreign_key: str | None = None  # list fields of table-backed types: the child's column
     has_default: bool = False
     default: Any = None  # input fields: the JSON form of the Python default
+    read_only: bool | None = None  # fraiseql.field(read_only=...), as written (None: not written)
 
 
 class ColumnUse(Model):

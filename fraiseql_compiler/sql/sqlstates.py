@@ -28,8 +28,17 @@ SQLSTATES: tuple[SqlState, ...] = (
     SqlState("PT429", 429, "LOCKED_OUT", "too many failed attempts; try again later"),
     SqlState("PT422", 422, "INVALID_ARGUMENT", "an argument is invalid"),
     SqlState("PT501", 501, "REVOCATION_DISABLED", "token revocation is not enabled"),
+    # For the schema's own mutation functions to raise (docs/functions.md)
+    SqlState("PT404", 404, "NOT_FOUND", "not found"),
+    SqlState("PT409", 409, "CONFLICT", "the request conflicts with the current state"),
     # PostgreSQL's own, when a role lacks a privilege or RLS rejects a write
     SqlState("42501", 403, "FORBIDDEN", "permission denied"),
+    # ... and when a write breaks a constraint, or a value does not parse as its type
+    SqlState("23505", 409, "ALREADY_EXISTS", "a row with the same unique key already exists"),
+    SqlState("23503", 409, "REFERENCE_CONFLICT", "a referenced row is missing, or the row is still referenced"),
+    SqlState("23502", 422, "MISSING_VALUE", "a required value is missing"),
+    SqlState("23514", 422, "CHECK_VIOLATION", "a value breaks a check constraint"),
+    SqlState("22P02", 422, "INVALID_INPUT", "a value does not parse as its type"),
 )
 
 BY_NAME = {s.code: s for s in SQLSTATES}

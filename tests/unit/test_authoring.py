@@ -129,7 +129,7 @@ def test_every_accepted_keyword_reaches_the_spec() -> None:
     for key in _decorators.TYPE_OPTIONS:
         assert getattr(t, key) is not None, key
 
-    f = fraiseql.field(name="n", description="d", column="c", foreign_key="k", deprecation_reason="r")
+    f = fraiseql.field(name="n", description="d", column="c", foreign_key="k", deprecation_reason="r", read_only=True)
     for key in _decorators.FIELD_OPTIONS:
         assert getattr(f, key) is not None, key
 

@@ -55,8 +55,11 @@ INSERT INTO public.tb_comment (post_id, author_id, body)
 SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000b', 'Nice post'
 WHERE NOT EXISTS (SELECT 1 FROM public.tb_comment);
 
--- The SQL functions behind the mutations: fn_<name>(caller id, arguments as jsonb). They run as the
--- caller (SECURITY INVOKER), so row-level security decides what they may write.
+-- The SQL functions behind the mutations: fn_<name>(caller id, arguments as jsonb); see docs/functions.md.
+-- They run as the caller (SECURITY INVOKER), so row-level security and the column grants decide what they
+-- may write. The generated SQL lets only the roles that can pass a mutation's guards execute its function,
+-- but a scope is a claim, not a role: a function whose effect needs a scope that the table's policies do
+-- not already require checks it itself, or an API role could call it directly and skip api.<mutation>.
 CREATE OR REPLACE FUNCTION public.fn_create_post(caller_id text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -83,6 +86,7 @@ LANGUAGE plpgsql
 SET search_path = ''
 AS $fn$
 BEGIN
+    PERFORM fraiseql.require_scope('admin:posts');  -- the delete policy also lets authors delete their own
     DELETE FROM public.tb_post WHERE id = (args ->> 'id')::uuid;
     RETURN FOUND;
 END
@@ -94,6 +98,7 @@ LANGUAGE plpgsql
 SET search_path = ''
 AS $fn$
 BEGIN
+    PERFORM fraiseql.require_scope('write:data');  -- no policy speaks for this one: check the scope here
     RETURN pg_catalog.jsonb_array_length(args -> 'payload' -> 'rows') >= 0;
 END
 $fn$;

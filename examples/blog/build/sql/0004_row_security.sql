@@ -29,11 +29,12 @@ CREATE POLICY fql_authenticated_insert ON public.tb_comment AS PERMISSIVE FOR IN
     WITH CHECK (author_id = (SELECT fraiseql.current_user_id()::uuid));
 CREATE POLICY fql_authenticated_delete ON public.tb_comment AS PERMISSIVE FOR DELETE TO fraiseql_authenticated
     USING (author_id = (SELECT fraiseql.current_user_id()::uuid) OR (SELECT fraiseql.has_scope('admin:posts')));
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON public.tb_comment FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_comment TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT INSERT ON public.tb_comment TO fraiseql_authenticated;
+GRANT SELECT (author_id, body, created_at, id, post_id) ON public.tb_comment TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT INSERT (author_id, body, post_id) ON public.tb_comment TO fraiseql_authenticated;
 GRANT DELETE ON public.tb_comment TO fraiseql_authenticated;
 REVOKE ALL ON public.v_comment FROM PUBLIC;
 GRANT SELECT ON public.v_comment TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
@@ -67,12 +68,13 @@ CREATE POLICY fql_authenticated_update ON public.tb_post AS PERMISSIVE FOR UPDAT
     WITH CHECK (author_id = (SELECT fraiseql.current_user_id()::uuid));
 CREATE POLICY fql_authenticated_delete ON public.tb_post AS PERMISSIVE FOR DELETE TO fraiseql_authenticated
     USING (author_id = (SELECT fraiseql.current_user_id()::uuid) OR (SELECT fraiseql.has_scope('admin:posts')));
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON public.tb_post FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_post TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT INSERT ON public.tb_post TO fraiseql_authenticated;
-GRANT UPDATE ON public.tb_post TO fraiseql_authenticated;
+GRANT SELECT (author_id, body, created_at, id, published, title) ON public.tb_post TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT INSERT (author_id, body, published, title) ON public.tb_post TO fraiseql_authenticated;
+GRANT UPDATE (author_id, body, published, title) ON public.tb_post TO fraiseql_authenticated;
 GRANT DELETE ON public.tb_post TO fraiseql_authenticated;
 REVOKE ALL ON public.v_post FROM PUBLIC;
 GRANT SELECT ON public.v_post TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
@@ -100,10 +102,12 @@ CREATE POLICY fql_authenticated_select ON public.tb_user AS PERMISSIVE FOR SELEC
 CREATE POLICY fql_authenticated_update ON public.tb_user AS PERMISSIVE FOR UPDATE TO fraiseql_authenticated
     USING (id = (SELECT fraiseql.current_user_id()::uuid))
     WITH CHECK (id = (SELECT fraiseql.current_user_id()::uuid));
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
+-- [auth.login] columns, which the auth functions own: never read password_hash, scopes; never written password_hash, scopes, email.
 REVOKE ALL ON public.tb_user FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_user TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT UPDATE ON public.tb_user TO fraiseql_authenticated;
+GRANT SELECT (created_at, email, id, name) ON public.tb_user TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT UPDATE (name) ON public.tb_user TO fraiseql_authenticated;
 REVOKE ALL ON public.v_user FROM PUBLIC;
 GRANT SELECT ON public.v_user TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;

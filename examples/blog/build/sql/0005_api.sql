@@ -5,7 +5,46 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
--- public.v_report is the schema's own view: it must be security_invoker so that row-level security applies
+-- Relations of the schema's own that queries read. An API object reads its source as the caller, so the
+-- caller needs SELECT on it; before anything is granted, each must be a view that runs as its caller
+-- (security_invoker) or a table with row-level security enabled and forced, or nothing in this file applies.
+DO $do$
+DECLARE
+    src record;
+    rel regclass;
+    info record;
+BEGIN
+    FOR src IN
+        SELECT * FROM (VALUES
+            ('public.v_report', 'query reports')
+        ) AS v(relation, queries)
+    LOOP
+        rel := pg_catalog.to_regclass(src.relation);
+        IF rel IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+                MESSAGE = pg_catalog.format('fraiseql: %s reads %s, which does not exist', src.queries, src.relation),
+                HINT = 'create it before applying this file: a security_invoker view, or a table with row-level security';
+        END IF;
+        SELECT c.relkind, c.relrowsecurity AND c.relforcerowsecurity AS rls,
+               COALESCE((SELECT o.option_value::boolean FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
+                         WHERE o.option_name = 'security_invoker'), false) AS invoker
+        INTO info FROM pg_catalog.pg_class AS c WHERE c.oid = rel;
+        IF info.relkind = 'v' AND NOT info.invoker THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = pg_catalog.format('fraiseql: %s reads %s, a view that runs as its owner: row-level security would not apply to its callers', src.queries, src.relation),
+                HINT = pg_catalog.format('ALTER VIEW %s SET (security_invoker = true), or create it WITH (security_invoker = true)', src.relation);
+        ELSIF info.relkind IN ('r', 'p') AND NOT info.rls THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = pg_catalog.format('fraiseql: %s reads the table %s, whose row-level security is not enabled and forced: every caller would read every row', src.queries, src.relation),
+                HINT = pg_catalog.format('ALTER TABLE %1$s ENABLE ROW LEVEL SECURITY; ALTER TABLE %1$s FORCE ROW LEVEL SECURITY; then write its policies, or read it through a view', src.relation);
+        ELSIF info.relkind NOT IN ('v', 'r', 'p') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = pg_catalog.format('fraiseql: %s reads %s, which row-level security cannot guard (relkind %s)', src.queries, src.relation, info.relkind),
+                HINT = 'read it through a security_invoker view over tables with row-level security';
+        END IF;
+    END LOOP;
+END
+$do$;
 GRANT SELECT ON public.v_report TO fraiseql_api_key;
 
 -- query me (schema.py:159)
@@ -36,7 +75,7 @@ WHERE (SELECT fraiseql.require_authenticated());
 REVOKE ALL ON api.posts FROM PUBLIC;
 GRANT SELECT ON api.posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- query reports (schema.py:180)
+-- query reports (schema.py:181)
 CREATE OR REPLACE VIEW api.reports
 WITH (security_invoker = true, security_barrier = true) AS
 SELECT s.*
@@ -46,7 +85,16 @@ WHERE (SELECT fraiseql.require_authenticated())
 REVOKE ALL ON api.reports FROM PUBLIC;
 GRANT SELECT ON api.reports TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- mutation createPost (schema.py:239): checks, then public.fn_create_post(caller id, arguments as jsonb)
+-- mutation createPost (schema.py:240): checks, then public.fn_create_post(caller id, arguments as jsonb)
+DO $do$
+BEGIN
+    IF pg_catalog.to_regprocedure('public.fn_create_post(text, jsonb)') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_function',
+            MESSAGE = pg_catalog.format('fraiseql: mutation createPost calls %s, which does not exist', 'public.fn_create_post(text, jsonb)'),
+            HINT = 'create it before applying this file: it takes (caller_id text, args jsonb); see docs/functions.md';
+    END IF;
+END
+$do$;
 CREATE OR REPLACE FUNCTION api.create_post(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -62,8 +110,20 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION api.create_post(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.create_post(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+-- The function runs as the caller: only the roles that can pass this mutation's guards may call it.
+REVOKE ALL ON FUNCTION public.fn_create_post(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.fn_create_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
--- mutation deletePost (schema.py:247): checks, then public.fn_delete_post(caller id, arguments as jsonb)
+-- mutation deletePost (schema.py:248): checks, then public.fn_delete_post(caller id, arguments as jsonb)
+DO $do$
+BEGIN
+    IF pg_catalog.to_regprocedure('public.fn_delete_post(text, jsonb)') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_function',
+            MESSAGE = pg_catalog.format('fraiseql: mutation deletePost calls %s, which does not exist', 'public.fn_delete_post(text, jsonb)'),
+            HINT = 'create it before applying this file: it takes (caller_id text, args jsonb); see docs/functions.md';
+    END IF;
+END
+$do$;
 CREATE OR REPLACE FUNCTION api.delete_post(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -79,8 +139,20 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION api.delete_post(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.delete_post(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+-- The function runs as the caller: only the roles that can pass this mutation's guards may call it.
+REVOKE ALL ON FUNCTION public.fn_delete_post(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.fn_delete_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
--- mutation ingestData (schema.py:255): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
+-- mutation ingestData (schema.py:256): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
+DO $do$
+BEGIN
+    IF pg_catalog.to_regprocedure('public.fn_ingest_data(text, jsonb)') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_function',
+            MESSAGE = pg_catalog.format('fraiseql: mutation ingestData calls %s, which does not exist', 'public.fn_ingest_data(text, jsonb)'),
+            HINT = 'create it before applying this file: it takes (caller_id text, args jsonb); see docs/functions.md';
+    END IF;
+END
+$do$;
 CREATE OR REPLACE FUNCTION api.ingest_data(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -97,3 +169,6 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION api.ingest_data(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.ingest_data(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+-- The function runs as the caller: only the roles that can pass this mutation's guards may call it.
+REVOKE ALL ON FUNCTION public.fn_ingest_data(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.fn_ingest_data(text, jsonb) TO fraiseql_api_key;

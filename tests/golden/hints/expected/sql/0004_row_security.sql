@@ -22,10 +22,11 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON app.tb_customer FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON app.tb_customer TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (external_id, id, name) ON app.tb_customer TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON app.v_customer_card FROM PUBLIC;
 GRANT SELECT ON app.v_customer_card TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
@@ -46,10 +47,11 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON public.tb_order FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_order TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (customer_id, date, id, legacy_code, meta, note, queue_position, status, total) ON public.tb_order TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON public.v_order FROM PUBLIC;
 GRANT SELECT ON public.v_order TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
@@ -70,9 +72,10 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON public.tb_order_line FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_order_line TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (id, order_id, price, quantity) ON public.tb_order_line TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON public.v_order_line FROM PUBLIC;
 GRANT SELECT ON public.v_order_line TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;

@@ -31,6 +31,15 @@ REVOKE ALL ON FUNCTION api.orders(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.orders(text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
 -- mutation shipIt (schema.py:71): checks, then app.fn_ship_order(caller id, arguments as jsonb)
+DO $do$
+BEGIN
+    IF pg_catalog.to_regprocedure('app.fn_ship_order(text, jsonb)') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_function',
+            MESSAGE = pg_catalog.format('fraiseql: mutation shipIt calls %s, which does not exist', 'app.fn_ship_order(text, jsonb)'),
+            HINT = 'create it before applying this file: it takes (caller_id text, args jsonb); see docs/functions.md';
+    END IF;
+END
+$do$;
 CREATE OR REPLACE FUNCTION api.ship_order(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -45,3 +54,6 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION api.ship_order(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.ship_order(jsonb) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+-- The function runs as the caller: only the roles that can pass this mutation's guards may call it.
+REVOKE ALL ON FUNCTION app.fn_ship_order(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.fn_ship_order(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;

@@ -22,10 +22,11 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON library.tb_author FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON library.tb_author TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (id, name) ON library.tb_author TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON library.v_author FROM PUBLIC;
 GRANT SELECT ON library.v_author TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
@@ -46,9 +47,10 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON library.tb_book FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON library.tb_book TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (author_id, id, title) ON library.tb_book TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON library.v_book FROM PUBLIC;
 GRANT SELECT ON library.v_book TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;

@@ -48,7 +48,8 @@ GRANT USAGE ON SCHEMA public TO fraiseql_anonymous, fraiseql_authenticated, frai
 
 -- Why the request's claims are not an identity this configuration accepts, or NULL when they are. Unset,
 -- or '' (a pooled connection after the transaction that set them), or anything but a JSON object with a
--- subject and an auth method means no identity: never everyone. The anonymous role never has one, whatever
+-- subject and an auth method means no identity: never everyone. So do claims naming an identity provider
+-- this configuration does not declare. The anonymous role never has one, whatever
 -- claims its session set.
 CREATE OR REPLACE FUNCTION fraiseql.claims_problem()
 RETURNS text
@@ -65,7 +66,8 @@ BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
-       OR CURRENT_USER = 'fraiseql_anonymous' THEN
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
         RETURN 'unauthenticated';
     END IF;
     RETURN NULL;

@@ -22,9 +22,10 @@ BEGIN
 END
 $do$;
 -- No access rule: RLS is on and no policy permits anything, so every API role is denied every row.
--- Privileges: reading is granted to every API role (the policies above decide which rows); writes only
--- to the roles that have a policy for them.
+-- Privileges, column by column (revoking the table's also revokes its columns'): reading the columns the
+-- generated views read (the policies above decide which rows), writing the writable fields' columns for
+-- the roles whose rules allow it, deleting for the roles whose rules allow it.
 REVOKE ALL ON public.tb_wide FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
-GRANT SELECT ON public.tb_wide TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+GRANT SELECT (f000, f001, f002, f003, f004, f005, f006, f007, f008, f009, f010, f011, f012, f013, f014, f015, f016, f017, f018, f019, f020, f021, f022, f023, f024, f025, f026, f027, f028, f029, f030, f031, f032, f033, f034, f035, f036, f037, f038, f039, f040, f041, f042, f043, f044, f045, f046, f047, f048, f049, f050, f051, f052, f053, f054, f055, f056, f057, f058, f059, id, "user") ON public.tb_wide TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON public.v_wide FROM PUBLIC;
 GRANT SELECT ON public.v_wide TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
