@@ -60,12 +60,13 @@ FLOWS: dict[str, Flow] = {
     ),
     "oauth_callback": Flow(
         "fn_upsert_oauth_user",
-        ("text", "text", "text", "text"),
+        ("text", "text", "text", "boolean", "text"),
         ("authenticator",),
         (Param("code", ("code",)), Param("provider", ("provider",))),
         "issue_tokens",
         "exchange the code with the provider, verify its ID token, then call the function with the "
-        "provider's subject, email and name as the authenticator role",
+        "provider's subject, email, whether the provider verified that email (email_verified), and name, "
+        "as the authenticator role",
     ),
     "create_api_key": Flow(
         "fn_create_api_key",

@@ -42,7 +42,7 @@ _OTHER_GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("login_scopes(text)", ()),
     ("issue_refresh_token(text, text[], uuid)", ()),
     ("create_api_key_impl(text, text[], timestamp with time zone)", ()),
-    ("upsert_oauth_user_impl(text, text, text, text)", ()),
+    ("upsert_oauth_user_impl(text, text, text, boolean, text)", ()),
     # claims_problem() (every helper and guard) calls it for a caller with claims; revealing whether any
     # other token is revoked is left to nobody
     ("token_revoked()", (IDENTIFIED,)),
@@ -131,6 +131,7 @@ def emit_auth_sql(settings: Settings) -> str:
     common: dict[str, Any] = {
         "login": LoginTable.of(settings),
         "bcrypt_cost": cost,
+        "bcrypt_cost_literal": quote_literal(f"{cost:02d}"),
         "data_schema": quote_ident(settings.default_schema),
         "keys": keys,
         "jwt": settings.jwt,

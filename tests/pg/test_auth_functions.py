@@ -300,12 +300,12 @@ def test_api_roles_cannot_touch_the_credential_tables(pg_conn: Conn) -> None:
     "query",
     [
         "SELECT * FROM fraiseql.fn_verify_api_key('fql_x')",
-        "SELECT * FROM fraiseql.fn_upsert_oauth_user('github', '1', 'alice@example.com', 'Alice')",
+        "SELECT * FROM fraiseql.fn_upsert_oauth_user('github', '1', 'alice@example.com', true, 'Alice')",
         "SELECT fraiseql.fn_purge_revoked()",
         "SELECT fraiseql.bcrypt_check('x', NULL)",
         "SELECT fraiseql.bcrypt_hash('x')",
         "SELECT fraiseql.random_bytes(8)",
-        "SELECT * FROM fraiseql.upsert_oauth_user_impl('github', '1', 'alice@example.com', 'Alice')",
+        "SELECT * FROM fraiseql.upsert_oauth_user_impl('github', '1', 'alice@example.com', true, 'Alice')",
         "SELECT * FROM fraiseql.create_api_key_impl('k', '{read:posts}', NULL)",
         "SELECT fraiseql.issue_refresh_token('x', '{}', NULL)",
     ],
@@ -376,6 +376,39 @@ def test_every_login_path_computes_bcrypt_exactly_once(pg_conn: Conn) -> None:
             pg_conn.execute("RESET ROLE")
             (after,) = pg_conn.execute(count).fetchone() or (0,)
         assert (len(result), after - before) == (rows, 1), identifier
+
+
+def _crypt_calls(conn: Conn, identifier: str, password: str) -> tuple[int, int]:
+    """(rows fn_login returned, crypt() calls it made)."""
+    count = "SELECT COALESCE(pg_stat_get_xact_function_calls('public.crypt(text, text)'::regprocedure), 0)"
+    with conn.transaction():
+        conn.execute("SET LOCAL track_functions = 'all'")
+        (before,) = conn.execute(count).fetchone() or (0,)
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ANON)))
+        rows = conn.execute("SELECT * FROM fraiseql.fn_login(%s, %s)", (identifier, password)).fetchall()
+        conn.execute("RESET ROLE")
+        (after,) = conn.execute(count).fetchone() or (0,)
+    return len(rows), after - before
+
+
+def test_a_hash_of_another_cost_is_padded_then_replaced_at_the_configured_cost(pg_conn: Conn) -> None:
+    """Issue 7: a stored hash of another bcrypt cost (204 ms against 15 ms) told callers which emails exist."""
+    apply(pg_conn)
+    pg_conn.execute(
+        "UPDATE public.tb_user SET password_hash = public.crypt(%s, public.gen_salt('bf', 4)) WHERE id = %s",
+        (PASSWORD, SUB_B),
+    )
+    # a wrong password: the cost-4 check is padded with one at bcrypt_cost, as an unknown user gets
+    assert _crypt_calls(pg_conn, "bob@example.com", "wrong") == (0, 2)
+    assert _crypt_calls(pg_conn, "nobody@example.com", "wrong") == (0, 1)
+    # the right password: the hash is stored again at bcrypt_cost, and from then on costs what others do
+    assert login(pg_conn, identifier="bob@example.com")
+    [(stored,)] = pg_conn.execute("SELECT password_hash FROM public.tb_user WHERE id = %s", (SUB_B,)).fetchall()
+    assert stored.startswith(f"$2a${TEST_COST:02d}$")
+    assert _crypt_calls(pg_conn, "bob@example.com", "wrong") == (0, 1)
+    assert login(pg_conn, identifier="bob@example.com")
+    # a hash of the configured cost is left alone (no write on every login)
+    assert pg_conn.execute("SELECT password_hash FROM public.tb_user WHERE id = %s", (SUB_B,)).fetchone() == (stored,)
 
 
 def test_lockout_after_max_failures_even_with_the_right_password(pg_conn: Conn) -> None:
@@ -502,6 +535,36 @@ def test_api_key_scopes_must_be_held_and_arguments_valid(pg_conn: Conn) -> None:
     assert pg_conn.execute("SELECT count(*) FROM fraiseql.tb_api_key").fetchone() == (0,)
 
 
+def test_api_keys_never_outlive_their_owners_scopes_or_account(pg_conn: Conn) -> None:
+    """Issue 7's carol: scopes taken away after her token was issued still minted keys, and her key kept
+    running after her account was deleted."""
+    apply(pg_conn)
+    carol = "00000000-0000-0000-0000-0000000000c0"
+    pg_conn.execute(
+        "INSERT INTO public.tb_user (id, email, name, scopes) VALUES (%s, 'carol@example.com', 'Carol', "
+        "'{write:data,read:posts}')",
+        (carol,),
+    )
+    token = jwt(sub=carol, scopes=("write:data", "read:posts"))
+    [(_, key, *_)] = create_key(pg_conn, token, ["write:data", "read:posts"])
+    assert verify(pg_conn, key)[0][1:] == (carol, ["read:posts", "write:data"])
+    # an admin takes write:data away: her token still says she holds it, her account does not
+    pg_conn.execute("UPDATE public.tb_user SET scopes = '{read:posts}' WHERE id = %s", (carol,))
+    error = fails("PT403", lambda: create_key(pg_conn, token, ["write:data"]))
+    assert "no longer holds" in str(error)
+    assert create_key(pg_conn, token, ["read:posts"])  # what she still holds
+    assert verify(pg_conn, key)[0][1:] == (carol, ["read:posts"])  # the key shrinks with her account
+    # a wildcard in the account covers the key's concrete scopes
+    pg_conn.execute("UPDATE public.tb_user SET scopes = '{write:*,read:posts}' WHERE id = %s", (carol,))
+    assert verify(pg_conn, key)[0][1:] == (carol, ["read:posts", "write:data"])
+    # the admin deletes her: the key verifies no more, and her token mints nothing
+    pg_conn.execute("DELETE FROM public.tb_user WHERE id = %s", (carol,))
+    assert verify(pg_conn, key) == []
+    fails("PT401", lambda: create_key(pg_conn, token, ["read:posts"]))
+    # a subject that is no id of the login table (a provider's) is no account either
+    fails("PT401", lambda: create_key(pg_conn, jwt(sub="user_2abc", scopes=("read:posts",)), ["read:posts"]))
+
+
 def test_only_a_jwt_caller_can_mint_api_keys(pg_conn: Conn) -> None:
     apply(pg_conn)
     query = "SELECT * FROM fraiseql.fn_create_api_key('k', '{read:posts}')"
@@ -608,23 +671,52 @@ def test_revoke_token_refuses_when_revocation_is_disabled(pg_conn: Conn) -> None
 # --- OAuth users -------------------------------------------------------------------------------------
 
 
-def test_oauth_links_by_identity_then_by_email(pg_conn: Conn) -> None:
+UPSERT = "SELECT * FROM fraiseql.fn_upsert_oauth_user(%s, %s, %s, %s, %s)"
+
+
+def test_oauth_links_by_identity_then_by_verified_email(pg_conn: Conn) -> None:
     apply(pg_conn)
-    upsert = "SELECT * FROM fraiseql.fn_upsert_oauth_user(%s, %s, %s, %s)"
-    [(subject, scopes, token)] = as_authenticator(pg_conn, upsert, ("github", "gh-1", "alice@example.com", "Alice"))
+    [(subject, scopes, token)] = as_authenticator(pg_conn, UPSERT, ("github", "gh-1", "alice@example.com", True, "A"))
     assert (subject, scopes) == (SUB_A, ["read:posts", "write:posts"])
     assert refresh(pg_conn, token)
-    # the link holds even when the provider's email changes
-    [(subject, *_)] = as_authenticator(pg_conn, upsert, ("github", "gh-1", "alice@new.example", "Alice A."))
+    # the link holds whatever the provider reports later, verified or not
+    [(subject, *_)] = as_authenticator(pg_conn, UPSERT, ("github", "gh-1", "alice@new.example", True, "Alice A."))
+    assert subject == SUB_A
+    [(subject, *_)] = as_authenticator(pg_conn, UPSERT, ("github", "gh-1", "bob@example.com", False, "Alice"))
     assert subject == SUB_A
     assert pg_conn.execute("SELECT subject, email, name FROM fraiseql.tb_oauth_identity").fetchall() == [
-        (SUB_A, "alice@new.example", "Alice A.")
+        (SUB_A, None, "Alice")  # an unverified email is not recorded
     ]
     # a new identity without a verified email cannot link or create an account
-    fails("PT422", lambda: as_authenticator(pg_conn, upsert, ("github", "gh-2", None, "X")))
-    fails("PT422", lambda: as_authenticator(pg_conn, upsert, ("", "gh-2", "x@example.com", "X")))
+    for email, verified in (("bob@example.com", False), ("bob@example.com", None), (None, True), ("", True)):
+        fails("PT422", lambda e=email, v=verified: as_authenticator(pg_conn, UPSERT, ("google", "g-2", e, v, "X")))
+    fails("PT422", lambda: as_authenticator(pg_conn, UPSERT, ("", "gh-2", "x@example.com", True, "X")))
     # blog's tb_user has a NOT NULL name without a default: a new user cannot be inserted (documented)
-    fails("23502", lambda: as_authenticator(pg_conn, upsert, ("github", "gh-3", "new@example.com", "New")))
+    fails("23502", lambda: as_authenticator(pg_conn, UPSERT, ("github", "gh-3", "new@example.com", True, "New")))
+
+
+def test_oauth_never_lands_in_an_account_someone_else_holds_the_email_for(pg_conn: Conn) -> None:
+    """Issue 7: OAuth linked by email alone, and users could change their email: a victim's Google login
+    landed in the attacker's account. The identifier is no longer writable by API roles
+    (tests/pg/test_privileges.py); these are the linking rules."""
+    apply(pg_conn)
+    # Alice's account is linked to one GitHub identity; another GitHub identity reporting her verified email
+    # does not take it over
+    as_authenticator(pg_conn, UPSERT, ("github", "gh-alice", "alice@example.com", True, "Alice"))
+    evil = ("github", "gh-evil", "alice@example.com", True, "E")
+    error = fails("PT409", lambda: as_authenticator(pg_conn, UPSERT, evil))
+    assert "another identity of this provider" in str(error)
+    # another provider with the verified email links to the same account (one person, two providers)
+    [(subject, *_)] = as_authenticator(pg_conn, UPSERT, ("google", "g-alice", "alice@example.com", True, "Alice"))
+    assert subject == SUB_A
+    # Bob's account linked through a provider that reported carol@example.com (verified): that email is
+    # held, so a new identity with it neither creates an account nor links elsewhere
+    as_authenticator(pg_conn, UPSERT, ("gitlab", "gl-bob", "bob@example.com", True, "Bob"))
+    as_authenticator(pg_conn, UPSERT, ("gitlab", "gl-bob", "carol@example.com", True, "Bob"))
+    carol = ("google", "g-carol", "carol@example.com", True, "C")
+    error = fails("PT409", lambda: as_authenticator(pg_conn, UPSERT, carol))
+    assert "another account holds this email" in str(error)
+    assert pg_conn.execute("SELECT count(*) FROM fraiseql.tb_oauth_identity").fetchone() == (3,)
 
 
 def test_custom_login_table_bigint_id_reserved_column_and_jsonb_scopes(pg_conn: Conn) -> None:
@@ -637,7 +729,7 @@ def test_custom_login_table_bigint_id_reserved_column_and_jsonb_scopes(pg_conn: 
     assert refresh(pg_conn, token)[0][:2] == ("1", ["read:x", "write:x"])
     assert login(pg_conn, identifier="alice@example.com") == []  # not the login table any more
     # OAuth: a new identity inserts a user with only the identifier column set
-    upsert = "SELECT * FROM fraiseql.fn_upsert_oauth_user('google', 'g-1', 'dave', 'Dave')"
+    upsert = "SELECT * FROM fraiseql.fn_upsert_oauth_user('google', 'g-1', 'dave', true, 'Dave')"
     [(subject, scopes, _)] = as_authenticator(pg_conn, upsert)
     assert (subject, scopes) == ("2", [])
     assert pg_conn.execute("SELECT account_id, pw FROM app.tb_account WHERE \"user\" = 'dave'").fetchall() == [

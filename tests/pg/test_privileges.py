@@ -186,6 +186,24 @@ def test_a_mutation_function_is_executable_only_by_the_roles_that_can_pass_its_g
     assert public == (0,)
 
 
+def test_calling_a_mutation_function_directly_skips_no_check(pg_conn: psycopg.Connection[Any]) -> None:
+    """The repro: the scope check in api.delete_post was skipped by calling public.fn_delete_post directly."""
+    apply(pg_conn, BLOG)
+    bob_draft = "00000000-0000-0000-0000-0000000000b1"
+    delete = "SELECT public.fn_delete_post(%s, jsonb_build_object('id', %s::text))"
+    with pg_conn.transaction(force_rollback=True):
+        pg_conn.execute("SET LOCAL ROLE fraiseql_anonymous")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            pg_conn.execute(delete, (None, bob_draft))
+    with pg_conn.transaction(force_rollback=True):
+        pg_conn.execute("SET LOCAL ROLE fraiseql_authenticated")
+        _set_claims(pg_conn, user(BOB, "read:posts"))  # his own draft, but not admin:posts
+        with pytest.raises(psycopg.Error, match="admin:posts") as info:
+            pg_conn.execute(delete, (BOB, bob_draft))
+        assert info.value.sqlstate == "PT403"
+    assert pg_conn.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (bob_draft,)).fetchone() == (1,)
+
+
 # --- behaviour, as each role with each kind of claims --------------------------------------------------------
 
 REVOKED_JTI = "jti-revoked-for-privileges"

@@ -78,10 +78,13 @@ BEGIN
         WHERE e.extname = 'pgcrypto';
     END IF;
 
-    -- Whether `password` matches the bcrypt `hash`. Exactly one bcrypt computation on every path: a NULL or
-    -- non-bcrypt hash (unknown user, OAuth-only user) is checked against a fixed dummy salt of cost
-    -- 8 (bcrypt_cost: the cost of the hashes in the login table) and answers false.
-    -- $2b$ and $2y$ (other bcrypt libraries) are the same algorithm as pgcrypto's $2a$.
+    -- Whether `password` matches the bcrypt `hash`. At least the work of one bcrypt at cost 8 (bcrypt_cost)
+    -- on every path, so that the time does not tell which identifiers exist: a NULL or non-bcrypt hash
+    -- (unknown user, OAuth-only user) is checked against a fixed dummy salt of that cost and answers false; a
+    -- hash of a lower cost (stored before bcrypt_cost was raised) is padded with the dummy too. fn_login
+    -- rehashes a password at bcrypt_cost when it matches a hash of another cost, so the difference fades; a
+    -- hash of a higher cost stays slower until its user signs in. $2b$ and $2y$ (other bcrypt libraries) are
+    -- the same algorithm as pgcrypto's $2a$.
     EXECUTE pg_catalog.format($sql$
 CREATE OR REPLACE FUNCTION fraiseql.bcrypt_check(password text, hash text)
 RETURNS boolean
@@ -91,16 +94,21 @@ SET search_path = ''
 AS $fn$
 DECLARE
     v_hash text;
+    v_ok boolean;
 BEGIN
     IF hash IS NOT NULL AND hash ~ '^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$' THEN
         v_hash := '$2a$' || pg_catalog.substr(hash, 5);
-        RETURN %1$I.crypt(COALESCE(password, ''), v_hash) = v_hash;
+        v_ok := %1$I.crypt(COALESCE(password, ''), v_hash) = v_hash;
+        IF pg_catalog.substr(hash, 5, 2)::integer < %3$s THEN
+            PERFORM %1$I.crypt(COALESCE(password, ''), %2$L);
+        END IF;
+        RETURN v_ok;
     END IF;
     PERFORM %1$I.crypt(COALESCE(password, ''), %2$L);
     RETURN false;
 END
 $fn$
-$sql$, v_schema, '$2a$08$fraiseqlfraiseqlfraise');
+$sql$, v_schema, '$2a$08$fraiseqlfraiseqlfraise', 8);
 
     -- A bcrypt hash of `password` at cost 8, for sign-up and password-change functions.
     EXECUTE pg_catalog.format($sql$
@@ -241,6 +249,7 @@ CREATE TABLE IF NOT EXISTS fraiseql.tb_oauth_identity (
     CONSTRAINT tb_oauth_identity_pkey PRIMARY KEY (provider, provider_subject)
 );
 CREATE INDEX IF NOT EXISTS tb_oauth_identity_subject_idx ON fraiseql.tb_oauth_identity (subject);
+CREATE INDEX IF NOT EXISTS tb_oauth_identity_email_idx ON fraiseql.tb_oauth_identity (email);
 ALTER TABLE fraiseql.tb_oauth_identity ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_oauth_identity FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_oauth_identity FROM PUBLIC;
@@ -401,6 +410,7 @@ DECLARE
     v_count integer;
     v_window_start timestamptz;
     v_locked_until timestamptz;
+    v_id public.tb_user.id%TYPE;
     v_subject text;
     v_hash text;
     v_scopes jsonb;
@@ -433,8 +443,9 @@ BEGIN
         v_window_start := pg_catalog.now();
     END IF;
 
-    SELECT u.id::text, u.password_hash::text, pg_catalog.to_jsonb(u.scopes), pg_catalog.count(*) OVER ()
-    INTO v_subject, v_hash, v_scopes, v_matches
+    SELECT u.id, u.id::text, u.password_hash::text, pg_catalog.to_jsonb(u.scopes),
+           pg_catalog.count(*) OVER ()
+    INTO v_id, v_subject, v_hash, v_scopes, v_matches
     FROM public.tb_user AS u
     WHERE u.email = fn_login.identifier
     LIMIT 1;
@@ -445,6 +456,12 @@ BEGIN
 
     IF fraiseql.bcrypt_check(fn_login.password, v_hash) AND v_subject IS NOT NULL THEN
         DELETE FROM fraiseql.tb_login_attempt AS a WHERE a.identifier_hash = v_key;
+        IF pg_catalog.substr(v_hash, 5, 2) <> '08' THEN
+            -- a hash of another cost makes this user's logins slower or faster than everyone else's:
+            -- store the password again at bcrypt_cost, now that it is known
+            UPDATE public.tb_user AS u SET password_hash = fraiseql.bcrypt_hash(fn_login.password)
+            WHERE u.id = v_id;
+        END IF;
         v_granted := fraiseql.scopes_from_json(v_scopes);
         RETURN QUERY SELECT v_subject, v_granted, fraiseql.issue_refresh_token(v_subject, v_granted, NULL);
         RETURN;
@@ -515,13 +532,20 @@ BEGIN
 END
 $fn$;
 
--- Called by the runtime, as the authenticator, after it verified a third-party login (OAuth/OIDC). The
--- identity (provider, provider_subject) is linked to a user of public.tb_user: by an existing link, else by
--- identifier = email, else a new user is inserted with only email set (every other column
--- must have a default or be nullable). Linking by email trusts the email: the runtime must pass only an
--- email the provider verified (email_verified), and NULL otherwise (a new identity then needs a verified
--- email: PT422). Returns the subject, its scopes and a new refresh token.
-CREATE OR REPLACE FUNCTION fraiseql.upsert_oauth_user_impl(p_provider text, p_subject text, p_email text, p_name text)
+-- Called by the runtime, as the authenticator, after it verified a third-party login (OAuth/OIDC). An identity
+-- is its (provider, provider_subject): once linked to a user of public.tb_user it always signs in as that
+-- user, whatever email the provider reports later. A new identity is linked by email only when the provider
+-- marks the email verified (email_verified), and only to an account nobody else holds that email for:
+-- exactly one user whose email is the email, with no other identity of the same provider
+-- linked to it, and no other user linked through an identity reporting that email
+-- (PT409 otherwise: sign in another way and link explicitly). With a verified email no user has, a
+-- user is inserted with only email set (every other column must have a default or be
+-- nullable). Without a verified email a new identity links and creates nothing (PT422).
+-- Identifiers are compared exactly as stored: keep emails in one case. Returns the subject, its scopes and a
+-- new refresh token.
+CREATE OR REPLACE FUNCTION fraiseql.upsert_oauth_user_impl(
+    p_provider text, p_subject text, p_email text, p_email_verified boolean, p_name text
+)
 RETURNS TABLE(o_subject text, o_scopes text[], o_refresh_token text)
 LANGUAGE plpgsql
 VOLATILE
@@ -537,10 +561,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT422',
             MESSAGE = 'provider and subject are required';
     END IF;
-    -- Two first logins of the same identity at once must not create two users.
+    -- Two first logins of the same identity, or of two identities with one email, must not race.
     PERFORM pg_catalog.pg_advisory_xact_lock(
         pg_catalog.hashtextextended('fraiseql-oauth:' || p_provider || ':' || p_subject, 0)
     );
+    IF p_email IS NOT NULL THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('fraiseql-oauth-email:' || p_email, 0));
+    END IF;
     SELECT i.subject INTO v_subject
     FROM fraiseql.tb_oauth_identity AS i
     WHERE i.provider = p_provider AND i.provider_subject = p_subject
@@ -552,15 +579,15 @@ BEGIN
             WHERE i.provider = p_provider AND i.provider_subject = p_subject;
             v_subject := NULL;
         ELSE
-            UPDATE fraiseql.tb_oauth_identity AS i
-            SET email = p_email, name = p_name, updated_at = pg_catalog.now()
+            UPDATE fraiseql.tb_oauth_identity AS i  -- an identity's email is recorded only when verified
+            SET email = CASE WHEN p_email_verified IS TRUE THEN p_email END, name = p_name, updated_at = pg_catalog.now()
             WHERE i.provider = p_provider AND i.provider_subject = p_subject;
         END IF;
     END IF;
     IF v_subject IS NULL THEN
-        IF p_email IS NULL OR p_email = '' THEN
+        IF p_email IS NULL OR p_email = '' OR p_email_verified IS NOT TRUE THEN
             RAISE EXCEPTION USING ERRCODE = 'PT422',
-                MESSAGE = 'a verified email is required to link or create an account';
+                MESSAGE = 'a new identity needs an email its provider verified to link or create an account';
         END IF;
         SELECT u.id::text, pg_catalog.to_jsonb(u.scopes), pg_catalog.count(*) OVER ()
         INTO v_subject, v_raw, v_matches
@@ -568,8 +595,21 @@ BEGIN
         WHERE u.email = p_email
         LIMIT 1;
         IF v_matches > 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'PT422',
+            RAISE EXCEPTION USING ERRCODE = 'PT409',
                 MESSAGE = 'more than one user has this email';
+        END IF;
+        IF EXISTS (
+            SELECT 1 FROM fraiseql.tb_oauth_identity AS i
+            WHERE i.email = p_email AND i.subject IS DISTINCT FROM v_subject
+        ) THEN
+            RAISE EXCEPTION USING ERRCODE = 'PT409',
+                MESSAGE = 'another account holds this email through a linked identity';
+        END IF;
+        IF v_subject IS NOT NULL AND EXISTS (
+            SELECT 1 FROM fraiseql.tb_oauth_identity AS i WHERE i.subject = v_subject AND i.provider = p_provider
+        ) THEN
+            RAISE EXCEPTION USING ERRCODE = 'PT409',
+                MESSAGE = 'the account with this email is linked to another identity of this provider';
         END IF;
         IF v_subject IS NULL THEN
             INSERT INTO public.tb_user AS u (email) VALUES (p_email)
@@ -584,20 +624,29 @@ END
 $fn$;
 
 -- The public signature (a PL/pgSQL function cannot have an argument and a result column both named subject).
-CREATE OR REPLACE FUNCTION fraiseql.fn_upsert_oauth_user(provider text, subject text, email text, name text)
+CREATE OR REPLACE FUNCTION fraiseql.fn_upsert_oauth_user(
+    provider text, subject text, email text, email_verified boolean, name text
+)
 RETURNS TABLE(subject text, scopes text[], refresh_token text)
 LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
 SET search_path = ''
 AS $fn$
-SELECT r.o_subject, r.o_scopes, r.o_refresh_token FROM fraiseql.upsert_oauth_user_impl($1, $2, $3, $4) AS r
+SELECT r.o_subject, r.o_scopes, r.o_refresh_token FROM fraiseql.upsert_oauth_user_impl($1, $2, $3, $4, $5) AS r
 $fn$;
+
+-- Replaced by the functions above, which take whether the provider verified the email: the old ones linked
+-- any email they were given.
+DROP FUNCTION IF EXISTS fraiseql.fn_upsert_oauth_user(text, text, text, text);
+DROP FUNCTION IF EXISTS fraiseql.upsert_oauth_user_impl(text, text, text, text);
 
 -- A new API key for the caller: "fql_<selector>_<secret>" (selector: 8 random bytes, secret: 32, hex).
 -- Returned once; only the SHA-256 of the whole key is stored. Only a caller signed in with a JWT may mint
--- keys (PT407 for an API key: a leaked key must not mint more), and only with
--- scopes it holds itself (PT403). No scopes, a past expiry or one beyond
+-- keys (PT407 for an API key: a leaked key must not mint more), only while its subject is an
+-- account of [auth.login] (PT401: a deleted user's token mints nothing), and only with scopes both its
+-- token and its account hold now (PT403: scopes an admin took away since the token was
+-- issued are gone). No scopes, a past expiry or one beyond
 -- 365 days: PT422. The expiry defaults to 90 days.
 CREATE OR REPLACE FUNCTION fraiseql.create_api_key_impl(p_name text, p_scopes text[], p_expires_at timestamptz)
 RETURNS TABLE(o_id uuid, o_key text, o_selector text, o_scopes text[], o_expires_at timestamptz)
@@ -608,6 +657,7 @@ AS $fn$
 DECLARE
     v_scope text;
     v_scopes text[];
+    v_current text[];
     v_expires_at timestamptz;
     v_selector text;
     v_key text;
@@ -628,11 +678,20 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT422',
             MESSAGE = 'scopes must be a non-empty list of scopes';
     END IF;
+    v_current := fraiseql.login_scopes(fraiseql.current_user_id());
+    IF v_current IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401',
+            MESSAGE = 'API keys belong to accounts: the caller is no account of [auth.login]';
+    END IF;
     v_scopes := ARRAY(SELECT DISTINCT g.s FROM pg_catalog.unnest(p_scopes) AS g(s) ORDER BY 1);
     FOREACH v_scope IN ARRAY v_scopes LOOP
         IF NOT fraiseql.has_scope(v_scope) THEN
             RAISE EXCEPTION USING ERRCODE = 'PT403',
                 MESSAGE = pg_catalog.format('cannot grant scope %s: the caller does not hold it', v_scope);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_current) AS c(s) WHERE fraiseql.scope_covers(c.s, v_scope)) THEN
+            RAISE EXCEPTION USING ERRCODE = 'PT403',
+                MESSAGE = pg_catalog.format('cannot grant scope %s: the caller''s account no longer holds it', v_scope);
         END IF;
     END LOOP;
     v_expires_at := COALESCE(p_expires_at, pg_catalog.now() + interval '90 days');
@@ -669,7 +728,8 @@ $fn$;
 
 -- Called by the runtime, as the authenticator, before it sets the request's claims (auth = 'api_key',
 -- sub = subject, scopes, key_id). One row for a valid key; NO ROW for a malformed, unknown, tampered,
--- revoked or expired one.
+-- revoked or expired one, or one whose owner is no longer an account of [auth.login]. A key never carries
+-- more than its owner holds now: its scopes are those of the key that the owner's current scopes cover.
 CREATE OR REPLACE FUNCTION fraiseql.fn_verify_api_key(key text)
 RETURNS TABLE(key_id uuid, subject text, scopes text[])
 LANGUAGE plpgsql
@@ -690,12 +750,18 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY
-    SELECT k.id, k.subject, k.scopes
+    SELECT k.id, k.subject, ARRAY(
+        SELECT g.s FROM pg_catalog.unnest(k.scopes) AS g(s)
+        WHERE EXISTS (SELECT 1 FROM pg_catalog.unnest(o.current) AS c(s) WHERE fraiseql.scope_covers(c.s, g.s))
+        ORDER BY 1
+    )
     FROM fraiseql.tb_api_key AS k
+    CROSS JOIN LATERAL (SELECT fraiseql.login_scopes(k.subject) AS current) AS o
     WHERE k.selector = pg_catalog.left(v_rest, 16)
       AND k.key_hash = pg_catalog.sha256(pg_catalog.convert_to(fn_verify_api_key.key, 'UTF8'))
       AND k.revoked_at IS NULL
-      AND k.expires_at > pg_catalog.now();
+      AND k.expires_at > pg_catalog.now()
+      AND o.current IS NOT NULL;
 END
 $fn$;
 
@@ -840,8 +906,8 @@ REVOKE ALL ON FUNCTION fraiseql.issue_refresh_token(text, text[], uuid) FROM PUB
 REVOKE ALL ON FUNCTION fraiseql.issue_refresh_token(text, text[], uuid) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.create_api_key_impl(text, text[], timestamp with time zone) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.create_api_key_impl(text, text[], timestamp with time zone) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, boolean, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.token_revoked() TO fraiseql_authenticated, fraiseql_api_key;
@@ -857,9 +923,9 @@ GRANT EXECUTE ON FUNCTION fraiseql.fn_login(text, text) TO fraiseql_anonymous, f
 REVOKE ALL ON FUNCTION fraiseql.fn_refresh_token(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_refresh_token(text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_refresh_token(text) TO fraiseql_anonymous;
-REVOKE ALL ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-GRANT EXECUTE ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, text) TO fraiseql_authenticator;
+REVOKE ALL ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, boolean, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT EXECUTE ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, boolean, text) TO fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) TO fraiseql_authenticated;
