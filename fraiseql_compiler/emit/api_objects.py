@@ -1,8 +1,13 @@
 """One API object per operation, in the API schema: the only things the API roles may call.
 
-A query is a view (``security_invoker``, ``security_barrier``) over its source that applies the
-decorators' guards and the row_filter; when the row_filter takes arguments it is a set-returning SQL
-function instead. A mutation is a function that runs the guards, then calls the user's ``fn_<name>``
+A query is a view (``security_invoker``) over its source that applies the decorators' guards and the
+row_filter; when the row_filter takes arguments it is a set-returning SQL function instead. No
+``security_barrier``: the caller may read the source itself (it runs as the caller, who needs SELECT on
+it), so the row_filter narrows what RLS already lets them see and the barrier would protect nothing, while
+it keeps the planner from flattening the view: no parallel plan, and an ordered page would build every
+visible row's JSON before sorting. The guards stay One-Time Filters either way.
+
+A mutation is a function that runs the guards, then calls the user's ``fn_<name>``
 with the caller's identity. Mutations bound to an auth flow call the generated auth functions
 directly, so they get no API object.
 """

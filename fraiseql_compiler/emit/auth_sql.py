@@ -6,6 +6,8 @@ Everything in it is re-runnable.
 
 What it builds (the SQL is in ``templates/auth/``, one template per kind of object):
 
+* the view ``fraiseql.request_revoked`` (whether the request's claims are revoked), which the claim
+  helpers of ``0001`` read, granted to the API roles but the anonymous one;
 * tables ``fraiseql.tb_api_key``, ``tb_refresh_token``, ``tb_revoked_token``, ``tb_revoked_subject``,
   ``tb_login_attempt``, ``tb_oauth_identity``: forced row-level security, nothing granted to any API role
   or to the authenticator, one ``fqlauth_owner`` policy for the owner the ``SECURITY DEFINER`` functions
@@ -43,8 +45,8 @@ _OTHER_GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("issue_refresh_token(text, text[], uuid)", ()),
     ("create_api_key_impl(text, text[], timestamp with time zone)", ()),
     ("upsert_oauth_user_impl(text, text, text, boolean, text)", ()),
-    # claims_problem() (every helper and guard) calls it for a caller with claims; revealing whether any
-    # other token is revoked is left to nobody
+    # reads the view fraiseql.request_revoked (granted alike), which every helper and guard reads for a
+    # caller with claims; the anonymous role never has an identity, so it needs neither
     ("token_revoked()", (IDENTIFIED,)),
     ("fn_verify_api_key(text)", (AUTHENTICATOR,)),
     ("fn_purge_revoked()", (AUTHENTICATOR,)),
@@ -142,6 +144,7 @@ def emit_auth_sql(settings: Settings) -> str:
         "dummy_salt": quote_literal(f"$2a${cost:02d}${_DUMMY_SALT}"),
         "api_key_prefix": quote_literal(keys.prefix),
         "api_key_prefix_length": len(keys.prefix),
+        "identified": _grantees(settings, (IDENTIFIED,)),
     }
     grants = [(signature, _grantees(settings, who)) for signature, who in GRANTS]
     parts = [

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.tables import TableAccess
 from fraiseql_compiler.emit.api_objects import api_relation, param_types, user_sources
-from fraiseql_compiler.emit.auth_sql import GRANTS, grantee_roles
+from fraiseql_compiler.emit.auth_sql import GRANTS, IDENTIFIED, grantee_roles
 from fraiseql_compiler.emit.sql import HELPER_FUNCTIONS
 from fraiseql_compiler.ir import Schema
 from fraiseql_compiler.sql.quoting import qualify
@@ -57,9 +57,11 @@ def privileges(schema: Schema, facts: Facts) -> Privileges:
     names = {r.key: r.name for r in (*roles.api, roles.authenticator)}
 
     functions: dict[str, frozenset[str]] = {f"fraiseql.{sig}": api for sig in HELPER_FUNCTIONS}
-    for sig, keys in GRANTS if facts.needs_auth_functions else ():
-        functions[f"fraiseql.{sig}"] = frozenset(r.name for r in grantee_roles(settings, keys))
     relations: dict[str, frozenset[str]] = {view.relation: api for view in facts.views.values()}
+    if facts.needs_auth_functions:
+        for sig, keys in GRANTS:
+            functions[f"fraiseql.{sig}"] = frozenset(r.name for r in grantee_roles(settings, keys))
+        relations["fraiseql.request_revoked"] = frozenset(r.name for r in grantee_roles(settings, (IDENTIFIED,)))
     sources: dict[str, str] = {}
     for q in schema.queries:
         source = facts.query_sources.get(q.id)

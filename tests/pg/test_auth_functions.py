@@ -229,7 +229,7 @@ def test_catalog_search_path_forced_rls_and_owner_only_policies(pg_conn: Conn) -
     unpinned = pg_conn.execute(
         """SELECT p.oid::regprocedure::text FROM pg_proc p
            WHERE p.pronamespace = 'fraiseql'::regnamespace
-             AND NOT ('search_path=""' = ANY (COALESCE(p.proconfig, '{}')))"""
+             AND NOT ('search_path=pg_catalog, pg_temp' = ANY (COALESCE(p.proconfig, '{}')))"""
     ).fetchall()
     assert unpinned == []
     tables = pg_conn.execute(
@@ -253,9 +253,15 @@ def test_catalog_search_path_forced_rls_and_owner_only_policies(pg_conn: Conn) -
         ).fetchall()
     }
     assert definers == {
-        "token_revoked", "fn_login", "fn_refresh_token", "fn_upsert_oauth_user", "fn_create_api_key",
+        "fn_login", "fn_refresh_token", "fn_upsert_oauth_user", "fn_create_api_key",
         "fn_verify_api_key", "fn_revoke_api_key", "fn_revoke_token", "fn_revoke_all", "fn_purge_revoked",
     }  # fmt: skip
+    # the one view that runs as its owner: whether the request's own claims are revoked
+    owner_views = pg_conn.execute(
+        """SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'fraiseql'::regnamespace AND c.relkind = 'v'
+           AND NOT COALESCE('security_invoker=true' = ANY (c.reloptions), false)"""
+    ).fetchall()
+    assert owner_views == [("request_revoked",)]
 
 
 def test_execute_is_granted_by_name_to_exactly_the_listed_roles(pg_conn: Conn) -> None:

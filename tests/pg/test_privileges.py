@@ -204,6 +204,60 @@ def test_calling_a_mutation_function_directly_skips_no_check(pg_conn: psycopg.Co
     assert pg_conn.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (bob_draft,)).fetchone() == (1,)
 
 
+SHADOWED_TYPES = ("text", "jsonb", "uuid", "bytea", "timestamptz", "bool", "int4", "int8", "numeric", "varchar")
+
+
+@pytest.mark.parametrize("role", [*ROLES, "authenticator"])
+def test_a_temporary_type_cannot_run_code_inside_our_functions(
+    blog: psycopg.Connection[Any], blog_model: tuple[Analysis, Privileges], role: str
+) -> None:
+    """Every role may create temporary objects (PUBLIC holds TEMP on a database by default), and a path
+    without pg_temp searches it first for types: a temporary domain named `text` whose CHECK calls the
+    caller's own function then ran that function inside fn_login, as its owner. With pg_temp last in
+    every generated function's search_path, the domain is never used."""
+    _, model = blog_model
+    name = model.role_names[role]
+    ran_as: list[str] = []
+
+    def record(diagnostic: psycopg.errors.Diagnostic) -> None:
+        if "evil ran as" in (diagnostic.message_primary or ""):
+            ran_as.append(diagnostic.message_primary or "")
+
+    blog.add_notice_handler(record)
+    try:
+        with blog.transaction(force_rollback=True):
+            blog.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)))
+            _set_claims(blog, user(ALICE, *blog_scopes(), auth="api_key" if role == "api_key" else "jwt"))
+            blog.execute(
+                "CREATE FUNCTION pg_temp.evil(v pg_catalog.text) RETURNS pg_catalog.bool LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE NOTICE 'evil ran as %', current_user; RETURN true; END $$"
+            )
+            for t in SHADOWED_TYPES:
+                blog.execute(
+                    f"CREATE DOMAIN pg_temp.{t} AS pg_catalog.{t} CHECK (pg_temp.evil(VALUE::pg_catalog.text))"  # type: ignore[arg-type]
+                )
+            blog.execute("SELECT NULL::text")  # the domain works where a path reaches it: evil runs as the caller
+            assert ran_as == [f"evil ran as {name}"]
+            ran_as.clear()
+            called = 0
+            for signature, roles in sorted(model.functions.items()):
+                if name not in roles:
+                    continue
+                function, _, args = signature.partition("(")
+                types = [a.strip() for a in args.rstrip(")").split(",") if a.strip()]
+                values = ", ".join(f"(SELECT NULL::pg_catalog.{t})" if t.isidentifier() else "NULL" for t in types)
+                try:
+                    with blog.transaction():
+                        blog.execute(f"SELECT * FROM {function}({values})")  # type: ignore[arg-type]
+                except psycopg.Error:
+                    pass  # a guard or a NULL argument refusing: what matters is who ran evil
+                called += 1
+            assert called, "the role may call something"
+    finally:
+        blog.remove_notice_handler(record)
+    assert ran_as == [], f"a temporary type ran code inside our functions: {ran_as}"
+
+
 # --- behaviour, as each role with each kind of claims --------------------------------------------------------
 
 REVOKED_JTI = "jti-revoked-for-privileges"
@@ -266,12 +320,15 @@ def _set_claims(conn: psycopg.Connection[Any], claims: dict[str, Any] | None) ->
 
 
 def _allowed(conn: psycopg.Connection[Any], statement: sql.Composable) -> bool:
-    """Whether PostgreSQL lets the current role run ``statement`` (which touches no row)."""
+    """Whether PostgreSQL lets the current role run ``statement`` (which touches no row). A guard that
+    raises (PT401 …) ran, so the privilege check passed: only "permission denied" counts as refused."""
     try:
         with conn.transaction():
             conn.execute(statement)
     except psycopg.errors.InsufficientPrivilege:
         return False
+    except psycopg.Error as exc:
+        assert exc.sqlstate and exc.sqlstate.startswith("PT"), exc  # a guard, nothing else
     return True
 
 

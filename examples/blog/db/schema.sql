@@ -63,7 +63,7 @@ WHERE NOT EXISTS (SELECT 1 FROM public.tb_comment);
 CREATE OR REPLACE FUNCTION public.fn_create_post(caller_id text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     new_id uuid;
@@ -83,7 +83,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION public.fn_delete_post(caller_id text, args jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_scope('admin:posts');  -- the delete policy also lets authors delete their own
@@ -95,7 +95,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION public.fn_ingest_data(caller_id text, args jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_scope('write:data');  -- no policy speaks for this one: check the scope here

@@ -13,5 +13,5 @@ INSERT INTO app.tb_customer VALUES ('00000000-0000-0000-0000-0000000000c1', 'ACM
 INSERT INTO public.tb_order VALUES ('00000000-0000-0000-0000-0000000000d1', '2026-01-02', 'open', 12.50, NULL,
     '00000000-0000-0000-0000-0000000000c1', 1, '{"gift": true}', 'L-1');
 INSERT INTO public.tb_order_line VALUES ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000d1', 2, 6.25);
-CREATE FUNCTION app.fn_ship_order(caller_id text, args jsonb) RETURNS jsonb LANGUAGE sql SET search_path = ''
+CREATE FUNCTION app.fn_ship_order(caller_id text, args jsonb) RETURNS jsonb LANGUAGE sql SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.jsonb_build_object('id', args ->> 'id') $$;

@@ -45,19 +45,25 @@ REVOKE ALL ON SCHEMA api FROM PUBLIC;
 GRANT USAGE ON SCHEMA api TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 -- security_invoker views read base tables as the caller: the API roles need to reach them (RLS decides rows).
 GRANT USAGE ON SCHEMA public TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+-- The request's identity is its claims when they are an identity this configuration accepts. Unset, or ''
+-- (a pooled connection after the transaction that set them), or anything but a JSON object with a subject
+-- and an auth method means no identity: never everyone. So do claims naming an identity provider this
+-- configuration does not declare. The anonymous role never has one, whatever claims its session set.
+-- A JWT needs its jti, and a revoked token (or a subject revoked at or after its
+-- iat) is no identity either.
+-- Every helper below applies these checks itself (inlined: a nested call with SET search_path costs more
+-- than the checks), so an identity is valid in policies, filters and guards alike, or nowhere. The helpers
+-- are PL/pgSQL: it keeps their plans for the session, where a SQL function with SET is planned again in
+-- every statement (measured: twice the cost per call).
 
--- Why the request's claims are not an identity this configuration accepts, or NULL when they are. Unset,
--- or '' (a pooled connection after the transaction that set them), or anything but a JSON object with a
--- subject and an auth method means no identity: never everyone. So do claims naming an identity provider
--- this configuration does not declare. The anonymous role never has one, whatever
--- claims its session set. A JWT needs its jti, and a revoked token
--- (or a subject revoked at or after its iat) is no identity either.
+-- Why the request's claims are no identity ('unauthenticated', 'no_jti', 'revoked'), or NULL when they are
+-- one: what the guards report.
 CREATE OR REPLACE FUNCTION fraiseql.claims_problem()
 RETURNS text
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
@@ -74,29 +80,36 @@ BEGIN
     IF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RETURN 'no_jti';
     END IF;
-    IF fraiseql.token_revoked() THEN
+    IF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
         RETURN 'revoked';
     END IF;
     RETURN NULL;
 END
 $fn$;
 
--- The request's identity: its normalized claims when claims_problem() finds none, else '{}'. Every helper
--- below reads it, so an identity is valid in policies, filters and guards alike, or nowhere. The helpers
--- are PL/pgSQL: it keeps their plans for the session, where a SQL function with SET is planned again in
--- every statement (measured: twice the cost per call).
+-- The request's identity: its normalized claims, or '{}' when they are no identity.
 CREATE OR REPLACE FUNCTION fraiseql.claims()
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    IF fraiseql.claims_problem() IS NULL THEN
-        RETURN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
     END IF;
-    RETURN '{}'::jsonb;
+    RETURN COALESCE(c, '{}'::jsonb);
 END
 $fn$;
 
@@ -106,10 +119,23 @@ RETURNS text
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    RETURN fraiseql.claims() ->> name;
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    RETURN c ->> name;
 END
 $fn$;
 
@@ -119,10 +145,23 @@ RETURNS text
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    RETURN NULLIF(fraiseql.claims() ->> 'sub', '');
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    RETURN NULLIF(c ->> 'sub', '');
 END
 $fn$;
 
@@ -132,10 +171,23 @@ RETURNS text
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    RETURN fraiseql.claims() ->> 'auth';
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    RETURN c ->> 'auth';
 END
 $fn$;
 
@@ -144,10 +196,23 @@ RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    RETURN fraiseql.claims_problem() IS NULL;
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    RETURN c IS NOT NULL;
 END
 $fn$;
 
@@ -158,28 +223,40 @@ RETURNS text[]
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    granted jsonb := fraiseql.claims() -> 'scopes';
+    c jsonb;
 BEGIN
-    IF pg_catalog.jsonb_typeof(granted) IS DISTINCT FROM 'array' THEN
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' THEN
         RETURN '{}'::text[];
     END IF;
-    RETURN ARRAY(SELECT e.x FROM pg_catalog.jsonb_array_elements_text(granted) AS e(x) ORDER BY 1);
+    RETURN ARRAY(SELECT e.x FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS e(x) ORDER BY 1);
 END
 $fn$;
 
 -- Whether the granted scope `granted` covers `required`. Both must be scopes (action:resource); a granted
 -- `action:*` or `…/*` covers exactly the scopes under its prefix (admin:* covers admin:posts, not
 -- adminx:posts); anything else covers only itself, and a malformed granted scope covers nothing.
--- fraiseql_compiler.scopes.covers is the same rule (the tests hold them to one table of cases).
+-- fraiseql_compiler.scopes.covers is the same rule (the tests hold them to one table of cases), and so is
+-- the test has_scope() and the guards inline.
 CREATE OR REPLACE FUNCTION fraiseql.scope_covers(granted text, required text)
 RETURNS boolean
 LANGUAGE plpgsql
 IMMUTABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     RETURN COALESCE(
@@ -199,12 +276,33 @@ RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    RETURN EXISTS (
-        SELECT 1 FROM pg_catalog.unnest(fraiseql.scopes()) AS g(s) WHERE fraiseql.scope_covers(g.s, required)
-    );
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        c := NULL;
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        c := NULL;
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        c := NULL;
+    END IF;
+    RETURN (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
+        SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
+        WHERE COALESCE(
+        g.s ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$' AND required ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$'
+        AND (g.s = required
+             OR (pg_catalog.right(g.s, 2) IN (':*', '/*')
+                 AND pg_catalog.length(required) >= pg_catalog.length(g.s)
+                 AND pg_catalog.left(required, pg_catalog.length(g.s) - 1) = pg_catalog.left(g.s, -1))),
+        false
+    )
+    ) ELSE false END);
 END
 $fn$;
 
@@ -214,19 +312,23 @@ RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    problem text := fraiseql.claims_problem();
+    c jsonb;
 BEGIN
-    IF problem = 'unauthenticated' THEN
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
-    ELSIF problem = 'no_jti' THEN
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
-    ELSIF problem = 'revoked' THEN
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
-    RETURN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    RETURN c;
 END
 $fn$;
 
@@ -237,10 +339,22 @@ RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    PERFORM fraiseql.authenticated_claims();
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
+    END IF;
     RETURN true;
 END
 $fn$;
@@ -250,11 +364,33 @@ RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    PERFORM fraiseql.authenticated_claims();
-    IF NOT fraiseql.has_scope(required) THEN
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
+    END IF;
+    IF NOT (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
+        SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
+        WHERE COALESCE(
+        g.s ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$' AND required ~ '^[a-z][a-z0-9_.-]*:([a-z0-9_.*-]+)(/[a-z0-9_.*-]+)*$'
+        AND (g.s = required
+             OR (pg_catalog.right(g.s, 2) IN (':*', '/*')
+                 AND pg_catalog.length(required) >= pg_catalog.length(g.s)
+                 AND pg_catalog.left(required, pg_catalog.length(g.s) - 1) = pg_catalog.left(g.s, -1))),
+        false
+    )
+    ) ELSE false END) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT403',
             MESSAGE = pg_catalog.format('missing scope %s', required);
     END IF;
@@ -267,10 +403,23 @@ RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    c jsonb;
 BEGIN
-    IF fraiseql.authenticated_claims() ->> 'auth' IS DISTINCT FROM 'api_key' THEN
+    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
+       OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
+       OR CURRENT_USER = 'fraiseql_anonymous'
+       OR c ? 'provider' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
+    ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
+    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+        RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
+    END IF;
+    IF c ->> 'auth' IS DISTINCT FROM 'api_key' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT406',
             MESSAGE = 'this operation requires an API key';
     END IF;

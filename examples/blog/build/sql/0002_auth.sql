@@ -59,7 +59,7 @@ END
 $do$;
 
 -- pgcrypto may live in any schema (public, extensions, ...). The wrappers below are generated when this
--- file is applied, with that schema qualified, so that every other function keeps search_path = ''.
+-- file is applied, with that schema qualified, so that every other function keeps search_path = pg_catalog, pg_temp.
 -- When pgcrypto is not installed it is created in [database] schema (public).
 -- Wrappers run as their caller: only the auth functions (as the owner) call them; nothing is granted.
 DO $do$
@@ -90,7 +90,7 @@ CREATE OR REPLACE FUNCTION fraiseql.bcrypt_check(password text, hash text)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_hash text;
@@ -117,7 +117,7 @@ RETURNS text
 LANGUAGE sql
 VOLATILE
 STRICT
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT %1$I.crypt(password, %1$I.gen_salt('bf', %2$s))
 $fn$
@@ -130,7 +130,7 @@ RETURNS bytea
 LANGUAGE sql
 VOLATILE
 STRICT
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT %1$I.gen_random_bytes(n)
 $fn$
@@ -263,7 +263,7 @@ CREATE OR REPLACE FUNCTION fraiseql.scopes_from_json(raw jsonb)
 RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT ARRAY(
     SELECT DISTINCT s.scope
@@ -288,7 +288,7 @@ CREATE OR REPLACE FUNCTION fraiseql.login_scopes(p_subject text)
 RETURNS text[]
 LANGUAGE plpgsql
 STABLE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_id public.tb_user.id%TYPE;
@@ -318,7 +318,7 @@ CREATE OR REPLACE FUNCTION fraiseql.issue_refresh_token(p_subject text, p_scopes
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_token text := pg_catalog.encode(fraiseql.random_bytes(32), 'hex');
@@ -335,52 +335,50 @@ BEGIN
 END
 $fn$;
 
--- Whether the request's own token is revoked (its claims as set, before any check: fraiseql.claims_problem(),
--- which every helper and guard reads, calls it when [security.token_revocation] is enabled). Granted to the
--- API roles but the anonymous one: a caller learns about its own claims only. A JWT is revoked when its jti
--- was revoked (fn_revoke_token), or when its subject was revoked (fn_revoke_all) at or after its iat; a JWT
--- without a usable iat whose subject was revoked counts as revoked (fail closed). An API key is revoked when the key the claims name (claim key_id) is revoked or
--- expired; fn_verify_api_key already refuses those, and fn_revoke_all revokes the subject's keys.
+-- Whether the request's own token is revoked, as one row (its claims as set, before any other check). Every
+-- helper and guard reads it when [security.token_revocation] is enabled: a view runs as its owner, so it
+-- reads the revocation tables without a SECURITY DEFINER call per helper (a nested call with SET costs more
+-- than the lookups, and this runs in every statement). Granted to the API roles but the anonymous one, which
+-- never has an identity: a caller learns about the claims it set only. A JWT is revoked when its jti was
+-- revoked (fn_revoke_token), or when its subject was revoked (fn_revoke_all) at or after its iat; a JWT
+-- without a usable iat whose subject was revoked counts as revoked (fail closed). An API key is revoked when
+-- the key the claims name (claim key_id) is revoked or expired; fn_verify_api_key already refuses those, and
+-- fn_revoke_all revokes the subject's keys.
+CREATE OR REPLACE VIEW fraiseql.request_revoked AS
+SELECT CASE s.c ->> 'auth'
+    WHEN 'jwt' THEN
+        EXISTS (SELECT 1 FROM fraiseql.tb_revoked_token AS t WHERE t.jti = NULLIF(s.c ->> 'jti', ''))
+        OR EXISTS (
+            SELECT 1 FROM fraiseql.tb_revoked_subject AS r
+            WHERE r.subject = NULLIF(s.c ->> 'sub', '') AND (s.issued_at IS NULL OR r.revoked_at >= s.issued_at)
+        )
+    WHEN 'api_key' THEN EXISTS (
+        SELECT 1 FROM fraiseql.tb_api_key AS k
+        WHERE k.id = s.key_id AND (k.revoked_at IS NOT NULL OR k.expires_at <= pg_catalog.now())
+    )
+    ELSE false
+END AS revoked
+FROM (
+    SELECT raw.c,
+        CASE WHEN raw.c ->> 'iat' ~ '^[0-9]{1,12}(\.[0-9]+)?$'
+            THEN pg_catalog.to_timestamp((raw.c ->> 'iat')::double precision) END AS issued_at,
+        CASE WHEN raw.c ->> 'key_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+            THEN (raw.c ->> 'key_id')::uuid END AS key_id
+    FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS raw
+) AS s;
+REVOKE ALL ON fraiseql.request_revoked FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT SELECT ON fraiseql.request_revoked TO fraiseql_authenticated, fraiseql_api_key;
+
+-- The same answer as a function, for SQL of your own.
 CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
-DECLARE
-    v_claims jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-    v_method text := CASE WHEN v_claims ->> 'auth' IN ('jwt', 'api_key') THEN v_claims ->> 'auth' END;
-    v_subject text := NULLIF(v_claims ->> 'sub', '');
-    v_jti text := NULLIF(v_claims ->> 'jti', '');
-    v_iat text := v_claims ->> 'iat';
-    v_key text := v_claims ->> 'key_id';
-    v_revoked_at timestamptz;
 BEGIN
-    IF v_method = 'api_key' THEN
-        IF v_key ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
-            RETURN EXISTS (
-                SELECT 1 FROM fraiseql.tb_api_key AS k
-                WHERE k.id = v_key::uuid AND (k.revoked_at IS NOT NULL OR k.expires_at <= pg_catalog.now())
-            );
-        END IF;
-        RETURN false;
-    END IF;
-    IF v_method IS DISTINCT FROM 'jwt' THEN
-        RETURN false;  -- anonymous: no token to revoke
-    END IF;
-    IF v_jti IS NOT NULL AND EXISTS (SELECT 1 FROM fraiseql.tb_revoked_token AS t WHERE t.jti = v_jti) THEN
-        RETURN true;
-    END IF;
-    SELECT r.revoked_at INTO v_revoked_at FROM fraiseql.tb_revoked_subject AS r WHERE r.subject = v_subject;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    IF v_iat IS NULL OR v_iat !~ '^[0-9]{1,12}(\.[0-9]+)?$' THEN
-        RETURN true;
-    END IF;
-    RETURN v_revoked_at >= pg_catalog.to_timestamp(v_iat::double precision);
+    RETURN (SELECT r.revoked FROM fraiseql.request_revoked AS r);
 END
 $fn$;
 
@@ -403,7 +401,7 @@ RETURNS TABLE(subject text, scopes text[], refresh_token text)
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_key bytea;
@@ -492,7 +490,7 @@ RETURNS TABLE(subject text, scopes text[], refresh_token text)
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_row fraiseql.tb_refresh_token%ROWTYPE;
@@ -549,7 +547,7 @@ CREATE OR REPLACE FUNCTION fraiseql.upsert_oauth_user_impl(
 RETURNS TABLE(o_subject text, o_scopes text[], o_refresh_token text)
 LANGUAGE plpgsql
 VOLATILE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_subject text;
@@ -631,7 +629,7 @@ RETURNS TABLE(subject text, scopes text[], refresh_token text)
 LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT r.o_subject, r.o_scopes, r.o_refresh_token FROM fraiseql.upsert_oauth_user_impl($1, $2, $3, $4, $5) AS r
 $fn$;
@@ -652,7 +650,7 @@ CREATE OR REPLACE FUNCTION fraiseql.create_api_key_impl(p_name text, p_scopes te
 RETURNS TABLE(o_id uuid, o_key text, o_selector text, o_scopes text[], o_expires_at timestamptz)
 LANGUAGE plpgsql
 VOLATILE
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_scope text;
@@ -721,7 +719,7 @@ RETURNS TABLE(id uuid, key text, selector text, scopes text[], expires_at timest
 LANGUAGE sql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT r.o_id, r.o_key, r.o_selector, r.o_scopes, r.o_expires_at FROM fraiseql.create_api_key_impl($1, $2, $3) AS r
 $fn$;
@@ -735,7 +733,7 @@ RETURNS TABLE(key_id uuid, subject text, scopes text[])
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_rest text;
@@ -772,7 +770,7 @@ RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_authenticated();
@@ -793,7 +791,7 @@ RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_own boolean;
@@ -832,7 +830,7 @@ RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_tokens integer;
@@ -871,7 +869,7 @@ RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_total integer := 0;

@@ -49,7 +49,7 @@ GRANT SELECT ON public.v_report TO fraiseql_api_key;
 
 -- query me (schema.py:159)
 CREATE OR REPLACE VIEW api.me
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_user AS s
 WHERE (id = (SELECT fraiseql.current_user_id()::uuid));
@@ -58,7 +58,7 @@ GRANT SELECT ON api.me TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_a
 
 -- query myPosts (schema.py:173)
 CREATE OR REPLACE VIEW api.my_posts
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_post AS s
 WHERE (SELECT fraiseql.require_authenticated())
@@ -68,7 +68,7 @@ GRANT SELECT ON api.my_posts TO fraiseql_anonymous, fraiseql_authenticated, frai
 
 -- query posts (schema.py:166)
 CREATE OR REPLACE VIEW api.posts
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_post AS s
 WHERE (SELECT fraiseql.require_authenticated());
@@ -77,7 +77,7 @@ GRANT SELECT ON api.posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseq
 
 -- query reports (schema.py:181)
 CREATE OR REPLACE VIEW api.reports
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_report AS s
 WHERE (SELECT fraiseql.require_authenticated())
@@ -100,7 +100,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_authenticated();
@@ -129,7 +129,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_authenticated();
@@ -158,7 +158,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_authenticated();

@@ -7,7 +7,7 @@ SELECT pg_catalog.set_config('search_path', '', false);
 
 -- query order (schema.py:66)
 CREATE OR REPLACE VIEW api."order"
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_order AS s;
 REVOKE ALL ON api."order" FROM PUBLIC;
@@ -19,7 +19,7 @@ RETURNS SETOF public.v_order
 LANGUAGE sql
 STABLE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT s.*
 FROM public.v_order AS s
@@ -45,7 +45,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM fraiseql.require_authenticated();

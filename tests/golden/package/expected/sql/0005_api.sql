@@ -7,7 +7,7 @@ SELECT pg_catalog.set_config('search_path', '', false);
 
 -- query authors (app/queries.py:7)
 CREATE OR REPLACE VIEW api.authors
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM library.v_author AS s;
 REVOKE ALL ON api.authors FROM PUBLIC;
@@ -19,7 +19,7 @@ RETURNS SETOF library.v_book
 LANGUAGE sql
 STABLE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 SELECT s.*
 FROM library.v_book AS s

@@ -7,7 +7,7 @@ SELECT pg_catalog.set_config('search_path', '', false);
 
 -- query wides (schema.py:72)
 CREATE OR REPLACE VIEW api.wides
-WITH (security_invoker = true, security_barrier = true) AS
+WITH (security_invoker = true) AS
 SELECT s.*
 FROM public.v_wide AS s
 WHERE ("user" = (SELECT fraiseql.current_user_id()::text) AND f001 > 0);
