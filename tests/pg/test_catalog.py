@@ -100,3 +100,21 @@ def test_api_roles_have_no_write_privilege_without_a_policy(applied: psycopg.Con
         """
     ).fetchall()
     assert rows == []
+
+
+def test_every_helper_a_policy_or_view_calls_is_stable_and_parallel_safe(applied: psycopg.Connection[Any]) -> None:
+    """Issue 7 §7: a helper without PARALLEL SAFE costs every query through api.* its parallel plan. The
+    claim helpers read a setting and a table (STABLE, the strictest correct label); scope_covers reads
+    only its arguments (IMMUTABLE)."""
+    from fraiseql_compiler.emit.sql import HELPER_FUNCTIONS
+
+    expected = {f"fraiseql.{sig}": ("i" if sig.startswith("scope_covers") else "s") for sig in HELPER_FUNCTIONS}
+    for signature, volatility in expected.items():
+        row = applied.execute(
+            "SELECT provolatile, proparallel FROM pg_proc WHERE oid = to_regprocedure(%s)", (signature,)
+        ).fetchone()
+        assert row == (volatility, "s"), (signature, row)
+    revoked = applied.execute(
+        "SELECT provolatile, proparallel FROM pg_proc WHERE oid = to_regprocedure('fraiseql.token_revoked()')"
+    ).fetchone()
+    assert revoked in (None, ("s", "s"))  # 0002 is emitted only when something needs the auth functions

@@ -81,8 +81,20 @@ def test_a_never_sees_bs_draft_through_any_query(blog: Blog) -> None:
 
 def test_a_cannot_delete_bs_post_even_with_the_scope_check_passed(blog: Blog) -> None:
     token = blog.token(ALICE, "admin:posts")
-    assert blog.run("deletePost", token, id=BOB_DRAFT) is False  # invisible to A, so nothing deleted
+    # invisible to A, so nothing deleted: the function reports it as not found (docs/functions.md)
+    assert refused(blog.run("deletePost", token, id=BOB_DRAFT), 404, "NOT_FOUND")
     assert blog.admin.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)
+
+
+def test_user_function_errors_map_to_their_statuses_not_500(blog: Blog) -> None:
+    """docs/functions.md: PT404/PT409 and constraint violations map to 404/409/422 (every one was a 500)."""
+    token = blog.token(ALICE, "write:posts", "admin:posts")
+    assert refused(blog.run("deletePost", token, id="00000000-0000-0000-0000-0000000000ff"), 404, "NOT_FOUND")
+    blog.admin.execute("ALTER TABLE public.tb_post ADD CONSTRAINT title_short CHECK (length(title) < 100)")
+    assert refused(blog.run("createPost", token, input={"title": "x" * 200, "body": "b"}), 422, "CHECK_VIOLATION")
+    blog.admin.execute("CREATE UNIQUE INDEX tb_post_title_key ON public.tb_post (title)")
+    assert not isinstance(blog.run("createPost", token, input={"title": "once", "body": "b"}), ExecutionError)
+    assert refused(blog.run("createPost", token, input={"title": "once", "body": "b"}), 409, "ALREADY_EXISTS")
 
 
 def test_missing_scope_is_403(blog: Blog) -> None:
@@ -122,7 +134,7 @@ def test_sql_in_arguments_is_inert(blog: Blog, hostile: str) -> None:
     if not isinstance(created, ExecutionError):
         assert created["title"] == hostile  # stored as data, verbatim
     result = blog.run("deletePost", token, id=hostile)
-    assert isinstance(result, ExecutionError) or result is False  # a bad uuid is an error, never SQL
+    assert refused(result, 422, "INVALID_INPUT")  # a bad uuid is a 422, never SQL
     limit = blog.run("posts", token, limit=hostile)
     assert isinstance(limit, ExecutionError | list)
     assert blog.admin.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)

@@ -88,7 +88,10 @@ AS $fn$
 BEGIN
     PERFORM fraiseql.require_scope('admin:posts');  -- the delete policy also lets authors delete their own
     DELETE FROM public.tb_post WHERE id = (args ->> 'id')::uuid;
-    RETURN FOUND;
+    IF NOT FOUND THEN  -- missing, or hidden from the caller by row-level security: the same answer
+        RAISE EXCEPTION 'no post %', args ->> 'id' USING ERRCODE = 'PT404';
+    END IF;
+    RETURN true;
 END
 $fn$;
 
