@@ -87,6 +87,51 @@ class Roles:
         return role.name
 
 
+# Claims every identity's normalized claims may carry (the runtime sets them; see executor/claims.py).
+STANDARD_CLAIMS = ("sub", "scopes", "auth", "jti", "iat", "exp", "provider", "key_id", "static_key")
+
+
+@dataclass(frozen=True)
+class ClaimSources:
+    """What a predicate's ``{jwt:<claim>}`` can read: the standard claims, the claims mapped for first-party
+    tokens (``[auth.jwt] claims``) and for each provider (``[[security.providers]] claims``), and the
+    ``[security] optional_claims``. A mapped claim may also be written as the token names it
+    (``{jwt:https://example.com/org_id}``): ``aliases`` leads it to its mapped name."""
+
+    supplied_by: dict[str, tuple[str, ...]]  # mapped name → who supplies it ("[auth.jwt]", "provider auth0")
+    aliases: dict[str, tuple[str, ...]]  # the token's own claim name → the mapped names taken from it
+    optional: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, config: Config) -> ClaimSources:
+        sources = [("[auth.jwt] claims", config.auth.jwt.claims)] + [
+            (f"provider {p.name}", p.claims) for p in config.security.providers
+        ]
+        supplied: dict[str, list[str]] = {}
+        aliases: dict[str, set[str]] = {}
+        for who, mapping in sources:
+            for name, source in mapping.items():
+                supplied.setdefault(name, []).append(who)
+                if source != name:
+                    aliases.setdefault(source, set()).add(name)
+        return cls(
+            supplied_by={k: tuple(v) for k, v in sorted(supplied.items())},
+            aliases={k: tuple(sorted(v)) for k, v in sorted(aliases.items())},
+            optional=tuple(config.security.optional_claims),
+        )
+
+    def known(self) -> tuple[str, ...]:
+        """Every name a predicate may use as it is."""
+        return tuple(sorted({*STANDARD_CLAIMS, *self.supplied_by, *self.optional}))
+
+    def sql_name(self, name: str) -> str:
+        """The normalized claim a ``{jwt:name}`` reads (a namespaced source → its one mapped name)."""
+        if name in STANDARD_CLAIMS or name in self.supplied_by or name in self.optional:
+            return name
+        mapped = self.aliases.get(name, ())
+        return mapped[0] if len(mapped) == 1 else name
+
+
 @dataclass(frozen=True)
 class Settings:
     default_schema: str
@@ -98,6 +143,7 @@ class Settings:
     revocation: TokenRevocationSection
     rate_limiting: RateLimitingSection
     providers: tuple[str, ...]  # the names of [[security.providers]]: the only ones claims may name
+    claims: ClaimSources
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -112,6 +158,7 @@ class Settings:
             revocation=security.token_revocation,
             rate_limiting=security.rate_limiting,
             providers=tuple(p.name for p in security.providers),
+            claims=ClaimSources.from_config(config),
         )
 
     @property

@@ -102,6 +102,21 @@ class AuthPayload:
     token_type: str
 
 
+@fraiseql.type
+class RevokeResult:
+    """What POST /auth/revoke answers."""
+
+    revoked: bool
+    expires_at: DateTime | None
+
+
+@fraiseql.type
+class RevokeAllResult:
+    """What POST /auth/revoke-all answers."""
+
+    revoked_count: int
+
+
 @fraiseql.input
 class RefreshInput:
     refresh_token: str
@@ -229,8 +244,15 @@ def logout(info) -> bool:
 
 @fraiseql.mutation
 @authenticated
-def revoke_all(info, sub: ID) -> int:
-    """Revoke every token of a user: one's own, or anyone's with scope admin:revoke."""
+def revoke_token(info, token: str) -> RevokeResult:
+    """POST /auth/revoke: revoke a token of one's own, or anyone's with scope admin:revoke."""
+    pass
+
+
+@fraiseql.mutation
+@authenticated
+def revoke_all(info, sub: ID) -> RevokeAllResult:
+    """POST /auth/revoke-all: every token of a user, one's own or anyone's with scope admin:revoke."""
     pass
 
 

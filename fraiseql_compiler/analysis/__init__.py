@@ -39,9 +39,10 @@ class Facts:
     @property
     def needs_auth_functions(self) -> bool:
         """The auth tables and functions (0002) are emitted when something needs them: a mutation bound to
-        an auth flow, API keys, or token revocation (the guards call fraiseql.token_revoked())."""
+        an auth flow, API keys, token revocation, or identity providers (the helpers read the view
+        fraiseql.request_identity, which maps a provider's subject through fraiseql.tb_oauth_identity)."""
         s = self.settings
-        return s.revocation.enabled or s.api_keys.enabled or bool(self.flows)
+        return s.revocation.enabled or s.api_keys.enabled or bool(s.providers) or bool(self.flows)
 
 
 def _arg_types(q: Query) -> dict[str, str]:
@@ -52,8 +53,9 @@ class _Renderings:
     """Predicates rendered to SQL, each (predicate, types it reads) once: schemas repeat a few predicates
     over views whose columns have the same types."""
 
-    def __init__(self) -> None:
+    def __init__(self, claim_names: Mapping[str, str]) -> None:
         self._done: dict[tuple[int, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]], str] = {}
+        self._claim_names = claim_names
 
     def sql(self, predicate: Predicate, column_types: Mapping[str, str], arg_types: Mapping[str, str]) -> str:
         names, args = predicate.column_names(), predicate.arg_names()
@@ -61,7 +63,9 @@ class _Renderings:
         key = (id(predicate), columns, tuple((a, arg_types[a]) for a in args if a in arg_types))
         found = self._done.get(key)
         if found is None:
-            found = self._done[key] = predicate.to_sql(column_types=dict(columns), arg_types=arg_types)[0]
+            found = self._done[key] = predicate.to_sql(
+                column_types=dict(columns), arg_types=arg_types, claim_names=self._claim_names
+            )[0]
         return found
 
 
@@ -69,7 +73,8 @@ def derive(schema: Schema, settings: Settings) -> Facts:
     views = view_sources(schema, settings.default_schema)
     deps = view_dependencies(schema)
     sources = {q.id: query_source(q, schema, views, settings.default_schema) for q in schema.queries}
-    rendered = _Renderings()
+    claims = settings.claims
+    rendered = _Renderings({a: claims.sql_name(a) for a in claims.aliases})
     row_filters: dict[str, str] = {}
     for q in schema.queries:
         source = sources[q.id]

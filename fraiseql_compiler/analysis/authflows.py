@@ -64,9 +64,9 @@ FLOWS: dict[str, Flow] = {
         ("authenticator",),
         (Param("code", ("code",)), Param("provider", ("provider",))),
         "issue_tokens",
-        "exchange the code with the provider, verify its ID token, then call the function with the "
-        "provider's subject, email, whether the provider verified that email (email_verified), and name, "
-        "as the authenticator role",
+        "exchange the code at the provider's token endpoint ([auth.oauth.<provider>]), read its userinfo "
+        "endpoint, then call the function with the provider's subject, email, whether the provider verified "
+        "that email (email_verified), and name, as the authenticator role",
     ),
     "create_api_key": Flow(
         "fn_create_api_key",
@@ -78,10 +78,17 @@ FLOWS: dict[str, Flow] = {
     ),
     "revoke_token": Flow(
         "fn_revoke_token",
-        ("text", "timestamp with time zone"),
+        ("text", "timestamp with time zone", "text", "text"),
         ("authenticated", "api_key"),
-        (Param("jti", ("jti",), from_claims=True), Param("exp", ("exp",), from_claims=True)),
+        (
+            Param("jti", ("jti",), from_claims=True),
+            Param("exp", ("exp",), from_claims=True),
+            Param("sub", ("sub",), from_claims=True),
+            Param("provider", ("provider",), from_claims=True),
+        ),
         "revoked",
+        "the caller's own token; with a `token` argument (POST /auth/revoke {token}), that token once the "
+        "runtime verified it: the claims parameters come from it",
     ),
     "revoke_all": Flow(
         "fn_revoke_all", ("text",), ("authenticated",), (Param("sub", ("sub", "subject", "user_id")),), "count"
@@ -97,8 +104,11 @@ class FlowBinding:
     """A mutation bound to an auth flow: which argument (or input field) feeds each parameter."""
 
     flow: str
-    arguments: Mapping[str, str]  # parameter → "arg", "arg.field" or "claims.x"
+    arguments: Mapping[str, str]  # parameter → "arg", "arg.field", "claims.x" or "token.x"
     missing: tuple[str, ...]  # required parameters nothing feeds (FQL217)
+    # The argument holding a token to verify, whose claims feed the claims parameters ("token.x") instead of
+    # the caller's: revokeToken(token: String!) as the guide's POST /auth/revoke {token}.
+    token_argument: str | None = None
 
     @property
     def spec(self) -> Flow:
@@ -125,13 +135,14 @@ def bind_flow(m: Mutation, schema: Schema) -> FlowBinding | None:
     paths = argument_paths(m, schema)
     found: dict[str, str] = {}
     missing: list[str] = []
+    token = paths.get("token") if m.auth_flow == "revoke_token" else None
     for p in flow.params:
         if p.from_claims:
-            found[p.name] = f"claims.{p.sources[0]}"
+            found[p.name] = f"{'token' if token else 'claims'}.{p.sources[0]}"
             continue
         source = next((paths[s] for s in p.sources if s in paths), None)
         if source is not None:
             found[p.name] = source
         elif p.required:
             missing.append(p.name)
-    return FlowBinding(m.auth_flow, MappingProxyType(found), tuple(missing))
+    return FlowBinding(m.auth_flow, MappingProxyType(found), tuple(missing), token)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.checks.access import check_access, check_roles, check_tables
+from fraiseql_compiler.checks.claims import check_claims
 from fraiseql_compiler.checks.graphql import check_graphql_names, check_positions, check_view_names
 from fraiseql_compiler.checks.names import check_identifiers
 from fraiseql_compiler.checks.operations import (
@@ -40,6 +41,7 @@ PASSES: tuple[Pass, ...] = (
     check_access,
     check_tables,
     check_roles,
+    check_claims,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.diagnostics import Diagnostic, diag, did_you_mean
-from fraiseql_compiler.ir import Query, Schema
+from fraiseql_compiler.ir import Mutation, Query, Schema
 from fraiseql_compiler.naming import SCOPE_RE
 
 
@@ -130,4 +130,40 @@ def check_auth_flows(schema: Schema, facts: Facts) -> list[Diagnostic]:
                     + ', or bind it to a function of your own with function="..."',
                 )
             )
+        out += _flow_guards(m, binding.spec.roles, binding.flow)
+        if binding.flow in ("create_api_key", "revoke_api_key"):
+            keys = facts.settings.api_keys
+            if not keys.enabled or keys.storage != "postgres":
+                out.append(
+                    diag(
+                        "FQL237",
+                        f'mutation "{m.name}" manages API keys in the database, but the runtime would never accept '
+                        "them: " + ("[security.api_keys] enabled is false" if not keys.enabled else 'storage is "env"'),
+                        m.span,
+                        'set [security.api_keys] enabled = true with storage = "postgres", or remove the mutation',
+                    )
+                )
     return out
+
+
+def _flow_guards(m: Mutation, roles: tuple[str, ...], flow: str) -> list[Diagnostic]:
+    """An auth flow's function checks what it needs itself: a guard decorator on its mutation would appear
+    in the SDL and the manifest but nothing would enforce it."""
+    unenforced = []
+    if m.auth.scopes:
+        unenforced.append("@requires_scope")
+    if m.auth.api_key and roles != ("api_key",):
+        unenforced.append("@api_key_required")
+    if m.auth.authenticated and "anonymous" in roles:
+        unenforced.append("@authenticated")
+    if not unenforced:
+        return []
+    return [
+        diag(
+            "FQL236",
+            f'mutation "{m.name}" is the {flow} auth flow: {", ".join(unenforced)} would not be enforced',
+            m.auth.scope_spans[0] if m.auth.scopes and m.auth.scope_spans else m.span,
+            "remove it: the flow's function decides who may call it and what they may do (see docs/auth-flows.md); "
+            'to guard differently, write a function of your own and bind it with function="..."',
+        )
+    ]

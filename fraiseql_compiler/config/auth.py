@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Self
 
-from pydantic import BeforeValidator, Field, PrivateAttr, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fraiseql_compiler.config.base import (
     ClaimName,
+    PlainStr,
     QualifiedIdent,
     RelPath,
     Section,
     SqlIdent,
+    claim_mapping,
     one_of,
     problem,
     refused,
     unique,
 )
 from fraiseql_compiler.config.envref import EnvName, EnvRef, EnvStr, parse_env_str, static_value
-from fraiseql_compiler.config.jwks import config_root, load_jwks
+from fraiseql_compiler.config.jwks import config_root, load_jwks, usable
+from fraiseql_compiler.config.oauth import AuthType, OAuthProvider, oauth_names
 
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
 
@@ -48,13 +60,17 @@ class JwtSection(Section):
     secret_env: EnvName = "JWT_SECRET"
     private_key_env: EnvName = "JWT_PRIVATE_KEY"
     jwks_file: RelPath | None = None
+    signing_key_id: PlainStr | None = None
     leeway_seconds: Annotated[StrictInt, Field(ge=0, le=300)] = 30
     required_claims: tuple[ClaimName, ...] = ("sub", "exp", "iat")
     access_token_ttl_seconds: Annotated[StrictInt, Field(ge=60, le=86_400)] = 3600
     max_token_lifetime_seconds: Annotated[StrictInt, Field(ge=60, le=31_536_000)] = 86_400
     refresh_token_ttl_seconds: Annotated[StrictInt, Field(ge=60, le=31_536_000)] = 1_209_600
+    # Claims of first-party tokens (minted by your own code) that predicates read: {jwt:org_id} → "org_id".
+    claims: dict[str, ClaimName] = {}
 
     _jwks: dict[str, Any] | None = PrivateAttr(None)
+    _signing_kid: str | None = PrivateAttr(None)
 
     @field_validator("algorithm")
     @classmethod
@@ -124,6 +140,11 @@ class JwtSection(Section):
         load_jwks(config_root(info), value, [algorithm])
         return value
 
+    @field_validator("claims")
+    @classmethod
+    def _claims(cls, value: dict[str, str]) -> dict[str, str]:
+        return claim_mapping(value)
+
     @field_validator("required_claims")
     @classmethod
     def _required_claims(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -143,6 +164,13 @@ class JwtSection(Section):
     @model_validator(mode="after")
     def _keys(self, info: ValidationInfo) -> Self:
         if self.algorithm_value == "HS256":
+            if self.signing_key_id is not None:
+                raise refused(
+                    "signing_key_id is not used with HS256: HS256 tokens are signed with the shared secret named "
+                    "by secret_env",
+                    hint='remove signing_key_id, or set algorithm = "RS256" (or "ES256") with a jwks_file',
+                    key=("signing_key_id",),
+                )
             return self
         if self.jwks_file is None:
             raise problem(
@@ -152,6 +180,7 @@ class JwtSection(Section):
                 key=("jwks_file",),
             )
         self._jwks = load_jwks(config_root(info), self.jwks_file, [self.algorithm_value])
+        self._signing_kid = signing_kid(self._jwks, self.jwks_file, self.algorithm_value, self.signing_key_id)
         return self
 
     @property
@@ -163,6 +192,59 @@ class JwtSection(Section):
     def jwks(self) -> dict[str, Any] | None:
         """The public keys read from ``jwks_file`` (RS256/ES256)."""
         return self._jwks
+
+    @property
+    def signing_kid(self) -> str | None:
+        """The kid of the key that signs minted tokens (RS256/ES256): ``signing_key_id``, or the only key's."""
+        return self._signing_kid
+
+
+def signing_kid(jwks: dict[str, Any], relative: str, algorithm: str, wanted: str | None) -> str:
+    """The kid minted tokens carry: every key of a first-party JWKS needs a distinct kid (a token names the key
+    that verifies it, so a new key can be published next to the old one), and with several keys
+    ``signing_key_id`` says which one signs."""
+    keys: list[dict[str, Any]] = jwks["keys"]
+    kids = [k.get("kid") for k in keys]
+    if not all(isinstance(kid, str) and kid for kid in kids):
+        raise problem(
+            f'every key in "{relative}" needs a "kid": the runtime writes it into the tokens it mints, so that a '
+            "new key can be published next to the old one and keys rotated without downtime",
+            hint='add "kid": "<a name of your choice, e.g. 2025-01>" to each key (tokens already minted without a '
+            "kid keep verifying while the file holds one key)",
+            key=("jwks_file",),
+        )
+    duplicates = sorted({str(kid) for kid in kids if kids.count(kid) > 1})
+    if duplicates:
+        raise problem(
+            f'"{relative}" has several keys with kid "{duplicates[0]}": a token could not name its key',
+            hint="give each key its own kid",
+            key=("jwks_file",),
+        )
+    listed = ", ".join(f'"{kid}"' for kid in kids)
+    if wanted is None:
+        if len(keys) > 1:
+            raise problem(
+                f'"{relative}" holds {len(keys)} keys ({listed}): say which one signs the tokens the runtime mints',
+                hint='write signing_key_id = "<kid>" in [auth.jwt]: during a rotation, the key whose private half '
+                "is in private_key_env (see docs/configuration.md, key rotation)",
+                key=("jwks_file",),
+            )
+        wanted = str(kids[0])
+    key = next((k for k in keys if k.get("kid") == wanted), None)
+    if key is None:
+        raise problem(
+            f'signing_key_id "{wanted}" is not a kid in "{relative}" (its keys: {listed})',
+            hint="name one of the file's keys, or add the new public key to the file first",
+            key=("signing_key_id",),
+        )
+    if not usable(key, algorithm):
+        raise problem(
+            f'the key "{wanted}" in "{relative}" cannot sign {algorithm} tokens',
+            hint='RS256 needs an RSA key (n, e), ES256 an EC key on P-256 (x, y), with no other "use" than '
+            '"sig" and no other "alg"',
+            key=("signing_key_id",),
+        )
+    return wanted
 
 
 def _family(algorithm: object) -> str | None:
@@ -198,5 +280,13 @@ class LoginSection(Section):
 
 
 class AuthSection(Section):
+    # The guide's strategy table (type = "jwt" | "api_key" | "oauth2" | "saml", or a list): each needs its
+    # sections, checked with the whole file (Config._auth_types).
+    type: Annotated[tuple[AuthType, ...], BeforeValidator(audience_list)] = ("jwt",)
     jwt: JwtSection = JwtSection()
     login: LoginSection = LoginSection()
+    oauth: Annotated[dict[str, OAuthProvider], AfterValidator(oauth_names)] = {}
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(self.type)

@@ -125,6 +125,26 @@ def claim_name(value: str) -> str:
 
 ClaimName = Annotated[StrictStr, AfterValidator(claim_name)]
 
+# Normalized claims the runtime computes itself; a claim mapping cannot overwrite them.
+RESERVED_CLAIMS = frozenset({"sub", "scopes", "auth", "jti", "iat", "exp", "nbf", "iss", "aud", "role"})
+_MAPPED_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def claim_mapping(value: dict[str, str]) -> dict[str, str]:
+    """``claims = { org_id = "https://example.com/org_id" }``: the name predicates use (``{jwt:org_id}``) →
+    the claim as the token carries it."""
+    for name in value:
+        if not _MAPPED_NAME_RE.match(name):
+            raise problem(f'"{name}" is not a lowercase claim name (letters, digits, underscores)', key=(name,))
+        if name in RESERVED_CLAIMS:
+            raise problem(
+                f'"{name}" is a claim the runtime sets itself',
+                hint="use subject_claim and scopes_claim for sub and scopes; pick another name",
+                key=(name,),
+            )
+    return value
+
+
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 

@@ -22,7 +22,7 @@ def config_root(info: ValidationInfo) -> Path:
     return root if isinstance(root, Path) else Path.cwd()
 
 
-def _usable(key: dict[str, Any], algorithm: str) -> bool:
+def usable(key: dict[str, Any], algorithm: str) -> bool:
     if key.get("use", "sig") != "sig" or key.get("alg", algorithm) != algorithm:
         return False
     if algorithm.startswith(("RS", "PS")):
@@ -65,7 +65,7 @@ def load_jwks(root: Path, relative: str, algorithms: Iterable[str]) -> dict[str,
                 "key from the project, and rotate it if it was ever committed",
             )
     wanted = list(algorithms)
-    if not any(_usable(key, alg) for key in keys for alg in wanted):
+    if not any(usable(key, alg) for key in keys for alg in wanted):
         raise problem(
             f'"{relative}" has no signing key for {" or ".join(wanted)}',
             hint="RS*/PS* need an RSA key (n, e); ES256/ES384 need an EC key on P-256/P-384 (x, y); "

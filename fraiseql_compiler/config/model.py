@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from fraiseql_compiler.config.auth import AuthSection
-from fraiseql_compiler.config.base import PlainStr, Section
+from fraiseql_compiler.config.base import PlainStr, Section, problem
 from fraiseql_compiler.config.database import DatabaseSection, RolesSection
 from fraiseql_compiler.config.security import SecuritySection
 from fraiseql_compiler.config.server import ServerSection
@@ -55,6 +55,35 @@ class Config(Section):
             except ValidationError:
                 info.context.pop("roles", None)  # reported under database.roles; skip the cross-check
         return data
+
+    @model_validator(mode="after")
+    def _auth_types(self) -> Config:
+        """``[auth] type`` as the guide's table means it: a strategy, which needs its sections."""
+        needs = {
+            "api_key": (
+                self.security.api_keys.enabled,
+                '"api_key" needs [security.api_keys] enabled = true',
+                "write [security.api_keys] with enabled = true (and header, storage …)",
+            ),
+            "oauth2": (
+                bool(self.auth.oauth),
+                '"oauth2" needs an OAuth provider to exchange codes with',
+                "write [auth.oauth.google] (it reads GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET), "
+                '[auth.oauth.github], or a kind = "oidc" provider with its URLs',
+            ),
+            "saml": (
+                self.security.pkce is not None and bool(self.security.providers),
+                '"saml": FraiseQL is no SAML service provider; an identity proxy (Keycloak, Dex, Auth0, Okta) '
+                "turns SAML assertions into JWTs",
+                "write [security.pkce] (issuer_url, client_id) pointing at the proxy, and a "
+                "[[security.providers]] entry that verifies the JWTs it issues",
+            ),
+        }
+        for kind in self.auth.types:
+            if kind in needs and not needs[kind][0]:
+                _, message, hint = needs[kind]
+                raise problem(message, hint=hint, key=("auth", "type"))
+        return self
 
     @property
     def path(self) -> Path | None:

@@ -11,8 +11,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    Field,
     PlainValidator,
     PrivateAttr,
+    StrictInt,
     StrictStr,
     ValidationInfo,
     field_validator,
@@ -28,6 +30,7 @@ from fraiseql_compiler.diagnostics import did_you_mean
 PROVIDER_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
 ProviderKind = Literal["auth0", "clerk", "oidc"]
 ScopesFormat = Literal["space_separated", "array"]
+IdentityLink = Literal["explicit", "email", "provision"]
 # Where each kind of provider puts the granted scopes (see docs/configuration.md).
 KIND_DEFAULTS: dict[str, tuple[str, str]] = {
     "auth0": ("scope", "space_separated"),  # Auth0 access tokens: "scope": "read:posts write:posts"
@@ -37,6 +40,12 @@ KIND_DEFAULTS: dict[str, tuple[str, str]] = {
 # Normalized claims the runtime computes itself; a provider claim mapping cannot overwrite them.
 RESERVED_CLAIMS = frozenset({"sub", "scopes", "auth", "jti", "iat", "exp", "nbf", "iss", "aud", "role"})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Where each kind of provider publishes its keys, for the hint when a provider has none.
+JWKS_URI_EXAMPLES: dict[str, str] = {
+    "auth0": "https://<tenant>.auth0.com/.well-known/jwks.json",
+    "clerk": "https://<your-clerk-frontend-api>/.well-known/jwks.json",
+    "oidc": "https://<issuer-host>/.well-known/jwks.json",
+}
 
 
 def provider_name(value: str) -> str:
@@ -135,6 +144,14 @@ class Provider(Section):
     claims: dict[str, ClaimName] = {}
     role_rules: tuple[RoleRule, ...] = ()
     default_role: RoleKey = "authenticated"
+    # The longest exp - iat (or, without iat, now to exp) accepted from this provider.
+    max_token_lifetime_seconds: Annotated[StrictInt, Field(ge=60, le=31_536_000)] = 86_400
+    # How a token's (issuer, sub) becomes a local user (a row of [auth.login]): "explicit" (linked by
+    # oauthCallback or by the operator; until then authenticated, owning nothing), "email" (on first sight, to
+    # the account holding the token's verified email), "provision" (that, or a new account).
+    link: IdentityLink = "explicit"
+    email_claim: ClaimName = "email"
+    email_verified_claim: ClaimName = "email_verified"
 
     _jwks: dict[str, Any] | None = PrivateAttr(None)
 
@@ -200,7 +217,8 @@ class Provider(Section):
             both = self.jwks_uri is not None
             raise problem(
                 "set only one of jwks_uri and jwks_file" if both else "needs jwks_uri or jwks_file",
-                hint='e.g. jwks_uri = "https://<tenant>.auth0.com/.well-known/jwks.json"',
+                hint=f'e.g. jwks_uri = "{JWKS_URI_EXAMPLES.get(self.kind, JWKS_URI_EXAMPLES["oidc"])}"'
+                + (" (the one <issuer>/.well-known/openid-configuration lists)" if self.kind == "oidc" else ""),
                 key=("jwks_file",) if both else (),
             )
         if self.jwks_file is not None:

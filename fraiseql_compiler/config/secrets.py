@@ -35,8 +35,9 @@ NOT_SECRET = frozenset({("database", "roles", "api_key")})
 # Public identifiers that are random-looking by design: the entropy rule skips them.
 # Role-rule operands are claim values (user and organisation ids), not secrets.
 RANDOM_BY_DESIGN = frozenset(
-    {"client_id", "key_hash", "kid", "jwks_uri", "issuer", "issuer_url", "audience", "equals", "contains"}
-)
+    {"client_id", "key_hash", "kid", "signing_key_id", "jwks_uri", "issuer", "issuer_url", "audience", "equals",
+     "contains"}
+)  # fmt: skip
 # Where a secret-named key has a matching setting that names an environment variable instead.
 ENV_KEYS = {
     ("auth", "jwt", "secret"): 'secret_env = "JWT_SECRET"',

@@ -16,7 +16,16 @@ from pydantic import (
     field_validator,
 )
 
-from fraiseql_compiler.config.base import Section, check_url, no_reference, problem, refused, validate_also
+from fraiseql_compiler.config.base import (
+    RESERVED_CLAIMS,
+    ClaimName,
+    Section,
+    check_url,
+    no_reference,
+    problem,
+    refused,
+    validate_also,
+)
 from fraiseql_compiler.config.envref import EnvStr, static_value
 from fraiseql_compiler.config.providers import Provider
 from fraiseql_compiler.naming import SCOPE_RE
@@ -224,6 +233,19 @@ class SecuritySection(Section):
     token_revocation: TokenRevocationSection = TokenRevocationSection()
     pkce: PkceSection | None = None
     rate_limiting: RateLimitingSection = RateLimitingSection()
+    # Claims predicates may read although no token source is declared to supply them: passed through, by
+    # this exact name, when a token carries one; NULL otherwise.
+    optional_claims: tuple[ClaimName, ...] = ()
+
+    @field_validator("optional_claims")
+    @classmethod
+    def _optional_claims(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, name in enumerate(value):
+            if name in RESERVED_CLAIMS:
+                raise problem(f'"{name}" is a claim the runtime always sets: it is never optional', key=(i,))
+            if name in value[:i]:
+                raise problem(f'"{name}" is listed twice', key=(i,))
+        return value
 
     @field_validator("providers")
     @classmethod

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fraiseql_compiler.config.base import Section, problem
 from fraiseql_compiler.config.envref import EnvRef, EnvStr, static_value
@@ -79,5 +88,50 @@ class CorsSection(Section):
         return value
 
 
+_FIXED_COOKIE = {
+    "domain": "a __Host- cookie has no Domain: it is sent back to exactly the host that set it",
+    "path": "a __Host- cookie has Path=/",
+    "secure": "the cookie is always Secure (the __Host- prefix requires it)",
+    "http_only": "the cookie is always HttpOnly: scripts never read the access token",
+}
+
+
+class CookieSection(Section):
+    """``[server.cookie]``: the access token in an HttpOnly cookie for web apps (the guide's
+    ``__Host-access_token``: Secure, Path=/, no Domain, so a subdomain cannot override it)."""
+
+    enabled: StrictBool = False
+    name: StrictStr = "__Host-access_token"
+    same_site: Literal["strict", "lax"] = "lax"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, why in _FIXED_COOKIE.items():
+                if key in data:
+                    raise problem(f"{key} cannot be set: {why}", hint=f"remove {key}", key=(key,))
+            if data.get("same_site") == "none":
+                raise problem(
+                    'same_site = "none" would send the token with cross-site requests (CSRF)',
+                    hint='use "lax" (the default) or "strict"; a frontend on another origin sends the '
+                    "Authorization header instead",
+                    key=("same_site",),
+                )
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.startswith("__Host-") or not re.fullmatch(r"__Host-[A-Za-z0-9_.-]+", value):
+            raise problem(
+                f'"{value}" must start with "__Host-" (letters, digits, "_", ".", "-" after it): browsers then '
+                "refuse it unless it is Secure, has Path=/ and no Domain",
+                hint='use "__Host-access_token"',
+            )
+        return value
+
+
 class ServerSection(Section):
     cors: CorsSection = CorsSection()
+    cookie: CookieSection = CookieSection()

@@ -129,6 +129,9 @@ CODES: dict[str, Code] = _codes(
     Code("FQL232", "reserved-schema", "Source, table or function in a schema that is not the user's to expose"),
     Code("FQL233", "source-is-policed-table", "Query reads a column-granted table directly"),
     Code("FQL234", "source-without-access-rule", "Query reads a relation no access= rule covers", "warning"),
+    Code("FQL235", "claim-unavailable", "Predicate reads a claim no token carries"),
+    Code("FQL236", "unenforced-flow-guard", "Guard decorator on an auth-flow mutation"),
+    Code("FQL237", "api-keys-not-accepted", "API-key mutation while the runtime accepts no database keys", "warning"),
     # 3xx: lint (warnings)
     Code("FQL301", "provider-issuer-convention", "Provider issuer against its provider's convention", "warning"),
     Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),

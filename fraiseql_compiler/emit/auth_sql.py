@@ -6,8 +6,8 @@ Everything in it is re-runnable.
 
 What it builds (the SQL is in ``templates/auth/``, one template per kind of object):
 
-* the view ``fraiseql.request_revoked`` (whether the request's claims are revoked), which the claim
-  helpers of ``0001`` read, granted to the API roles but the anonymous one;
+* the view ``fraiseql.request_identity`` (the request's local subject, and whether its token is revoked),
+  which the claim helpers of ``0001`` read, granted to the API roles but the anonymous one;
 * tables ``fraiseql.tb_api_key``, ``tb_refresh_token``, ``tb_revoked_token``, ``tb_revoked_subject``,
   ``tb_login_attempt``, ``tb_oauth_identity``: forced row-level security, nothing granted to any API role
   or to the authenticator, one ``fqlauth_owner`` policy for the owner the ``SECURITY DEFINER`` functions
@@ -45,10 +45,12 @@ _OTHER_GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("issue_refresh_token(text, text[], uuid)", ()),
     ("create_api_key_impl(text, text[], timestamp with time zone)", ()),
     ("upsert_oauth_user_impl(text, text, text, boolean, text)", ()),
-    # reads the view fraiseql.request_revoked (granted alike), which every helper and guard reads for a
+    ("link_identity_impl(text, text, text, boolean, text, boolean, boolean)", ()),
+    # reads the view fraiseql.request_identity (granted alike), which every helper and guard reads for a
     # caller with claims; the anonymous role never has an identity, so it needs neither
     ("token_revoked()", (IDENTIFIED,)),
     ("fn_verify_api_key(text)", (AUTHENTICATOR,)),
+    ("fn_link_provider_identity(text, text, text, boolean, boolean)", (AUTHENTICATOR,)),
     ("fn_purge_revoked()", (AUTHENTICATOR,)),
 )
 GRANTS: tuple[tuple[str, tuple[str, ...]], ...] = _OTHER_GRANTS + tuple(

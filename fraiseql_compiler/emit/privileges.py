@@ -61,7 +61,7 @@ def privileges(schema: Schema, facts: Facts) -> Privileges:
     if facts.needs_auth_functions:
         for sig, keys in GRANTS:
             functions[f"fraiseql.{sig}"] = frozenset(r.name for r in grantee_roles(settings, keys))
-        relations["fraiseql.request_revoked"] = frozenset(r.name for r in grantee_roles(settings, (IDENTIFIED,)))
+        relations["fraiseql.request_identity"] = frozenset(r.name for r in grantee_roles(settings, (IDENTIFIED,)))
     sources: dict[str, str] = {}
     for q in schema.queries:
         source = facts.query_sources.get(q.id)

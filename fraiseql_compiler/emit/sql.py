@@ -51,7 +51,8 @@ def data_schemas(schema: Schema, settings: Settings) -> list[str]:
     return [quote_ident(n) for n in sorted(names)]
 
 
-def emit_fraiseql_schema(schema: Schema, settings: Settings) -> str:
+def emit_fraiseql_schema(schema: Schema, settings: Settings, identity_view: bool = True) -> str:
+    """``identity_view``: whether 0002 (which creates fraiseql.request_identity) is part of the build."""
     statement = render(
         "fraiseql_schema.sql.j2",
         roles=settings.roles,
@@ -62,6 +63,7 @@ def emit_fraiseql_schema(schema: Schema, settings: Settings) -> str:
         functions=HELPER_FUNCTIONS,
         scope_pattern=quote_literal(SCOPE_RE.pattern),
         providers=", ".join(quote_literal(p) for p in settings.providers),
+        identity_view=identity_view,
     )
     title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
     return _file(title, [statement])
@@ -110,7 +112,8 @@ def render_view(t: ObjectType, view: Source, by_name: dict[str, ObjectType], def
 def emit_sql(schema: Schema, facts: Facts) -> list[Artifact]:
     settings = facts.settings
     default_schema = settings.default_schema
-    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", emit_fraiseql_schema(schema, settings))]
+    schema_sql = emit_fraiseql_schema(schema, settings, facts.needs_auth_functions)
+    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", schema_sql)]
     if facts.needs_auth_functions:
         artifacts.append(Artifact("sql/0002_auth.sql", emit_auth_sql(settings)))
     by_name = {t.name: t for t in schema.types}

@@ -32,12 +32,18 @@ def _rule_matches(rule: RoleRule, claims: dict[str, Any]) -> bool:
     return isinstance(value, str) and isinstance(rule.value, str) and rule.value in value.split()
 
 
-def normalize(verified: Verified, roles: dict[str, str]) -> tuple[dict[str, Any], str]:
-    """(normalized claims, database role) for a verified token."""
+def normalize(
+    verified: Verified, roles: dict[str, str], jwt_claims: dict[str, str] | None = None, optional: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], str]:
+    """(normalized claims, database role) for a verified token. ``jwt_claims``: the first-party mapping
+    ([auth.jwt] claims); ``optional``: [security] optional_claims, passed through by name when present."""
     raw, provider = verified.claims, verified.provider
     if provider is None:
         scopes = raw.get("scopes") if isinstance(raw.get("scopes"), list) else raw.get("scope", "")
         claims: dict[str, Any] = {"sub": str(raw["sub"]), "scopes": _scopes(scopes), "auth": "jwt"}
+        for name, source in sorted((jwt_claims or {}).items()):
+            if source in raw:
+                claims[name] = raw[source]
         role = roles["authenticated"]
     else:
         claims = {
@@ -54,7 +60,27 @@ def normalize(verified: Verified, roles: dict[str, str]) -> tuple[dict[str, Any]
         if db_role is None:  # the config validates role rules against [database.roles]: a stale manifest
             raise ExecutionError(500, "MISCONFIGURED", f"provider {provider.name}: a role rule names no database role")
         role = db_role
-    for key in PASS_THROUGH:
-        if key in raw:
+    for key in (*PASS_THROUGH, *optional):
+        if key in raw and key not in claims:
             claims[key] = raw[key]
     return claims, role
+
+
+def link_request(verified: Verified) -> tuple[str, str, str | None, bool, bool] | None:
+    """The arguments of ``fraiseql.fn_link_provider_identity`` for a provider token whose provider links
+    identities on first sight (``link = "email"`` or ``"provision"``), else None. The database maps a
+    provider's subject to a local user only through a link; an unlinked identity is authenticated but owns
+    nothing."""
+    provider = verified.provider
+    if provider is None or provider.link == "explicit":
+        return None
+    raw = verified.claims
+    email = raw.get(provider.email_claim)
+    verified_flag = raw.get(provider.email_verified_claim)
+    return (
+        provider.name,
+        str(raw[provider.subject_claim]),
+        email if isinstance(email, str) and email else None,
+        verified_flag is True or verified_flag == "true",
+        provider.link == "provision",
+    )

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fraiseql_compiler.executor.claims import normalize
+from fraiseql_compiler.executor import static_keys
+from fraiseql_compiler.executor.arguments import coerce_arguments
+from fraiseql_compiler.executor.claims import link_request, normalize
 from fraiseql_compiler.executor.errors import ExecutionError, from_sqlstate, unauthenticated
 from fraiseql_compiler.executor.tokens import dumps, mint, verify
 from fraiseql_compiler.manifest.models import (
@@ -54,44 +56,18 @@ def find_operation(manifest: Manifest, name: str) -> QueryEntry | MutationEntry:
     return op
 
 
-def _valid(ref: TypeRef, value: Any) -> bool:
-    """Whether ``value`` (decoded JSON) fits the manifest type ``ref``; the database checks the rest."""
-    if value is None:
-        return ref.nullable
-    if ref.kind == "list":
-        return isinstance(value, list) and ref.of is not None and all(_valid(ref.of, v) for v in value)
-    if ref.kind == "input":
-        return isinstance(value, dict)
-    name = ref.name
-    if name == "Int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "Float":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if name == "Boolean":
-        return isinstance(value, bool)
-    if name == "JSON":
-        return True
-    return isinstance(value, str)
-
-
-def bind_arguments(op: QueryEntry | MutationEntry, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Arguments by Python name: given values (by either name), else defaults; unknown or missing → 400."""
-    by_any = {a.name: a for a in op.arguments} | {a.graphql_name: a for a in op.arguments}
-    unknown = sorted(set(variables) - set(by_any))
-    if unknown:
-        raise ExecutionError(400, "UNKNOWN_ARGUMENT", f"unknown argument(s) {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for a in op.arguments:
-        if a.name in variables or a.graphql_name in variables:
-            values[a.name] = variables.get(a.name, variables.get(a.graphql_name))
-        elif a.has_default:
-            values[a.name] = a.default
-        elif a.type.nullable:
-            values[a.name] = None
-        else:
-            raise ExecutionError(400, "MISSING_ARGUMENT", f"argument {a.name!r} is required")
-        if not _valid(a.type, values[a.name]):
-            raise ExecutionError(400, "INVALID_ARGUMENT", f"argument {a.name!r} must be {a.type.graphql}")
+def bind_arguments(manifest: Manifest, op: QueryEntry | MutationEntry, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments by Python name: given values (by either name) checked against their GraphQL types, input
+    objects by their SDL field names and translated to Python names, else defaults; any problem → 400."""
+    values = coerce_arguments(manifest, op.arguments, variables)
+    if isinstance(op, QueryEntry):
+        for b in op.executes.bindings:
+            value = values.get(b.argument)
+            if b.kind in ("limit", "offset") and isinstance(value, int | float) and value < 0:
+                name = next((a.graphql_name for a in op.arguments if a.name == b.argument), b.argument)
+                raise ExecutionError(
+                    400, "BAD_ARGUMENT", f'argument "{name}" (the {b.kind} of rows) must be 0 or more, not {value}'
+                )
     return values
 
 
@@ -101,6 +77,16 @@ def authenticate(
     """(normalized claims, database role). An API key is checked first, as the guide says."""
     roles = manifest.database.roles
     if request.api_key is not None:
+        keys = manifest.config.security.api_keys
+        if not keys.enabled:
+            raise unauthenticated("API keys are not accepted here ([security.api_keys] enabled is false)")
+        if keys.storage == "env":  # static keys (tests and CI): the config holds their SHA-256 digests only
+            found = static_keys.match(keys.static, request.api_key)
+            if found is None:
+                raise unauthenticated("invalid API key")
+            return static_keys.claims(found), roles["api_key"]
+        if not request.api_key.isprintable():  # a NUL or a lone surrogate: no key, and no text PostgreSQL holds
+            raise unauthenticated("invalid API key")
         row = conn.execute(
             "SELECT key_id::text, subject, scopes FROM fraiseql.fn_verify_api_key(%s)", (request.api_key,)
         ).fetchone()
@@ -108,8 +94,22 @@ def authenticate(
             raise unauthenticated("invalid API key")
         return {"sub": row[1], "scopes": sorted(row[2] or []), "auth": "api_key", "key_id": row[0]}, roles["api_key"]
     if request.token is not None:
-        return normalize(verify(request.token, manifest.config, environ), roles)
+        verified = verify(request.token, manifest.config, environ)
+        link = link_request(verified)
+        if link is not None:  # as the authenticator, before the role switch: the function is granted to it
+            conn.execute("SELECT fraiseql.fn_link_provider_identity(%s, %s, %s, %s, %s)", link)
+        security = manifest.config.security
+        return normalize(verified, roles, manifest.config.auth.jwt.claims, tuple(security.optional_claims))
     return {}, roles["anonymous"]
+
+
+def _param(value: Any, sql_type: str | None) -> Any:
+    """A bound value as psycopg sends it: a JSON argument (an object, a list, a scalar) as jsonb."""
+    if sql_type in ("json", "jsonb") and value is not None:
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value)
+    return value
 
 
 def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
@@ -121,7 +121,7 @@ def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
         by_position = sorted((b for b in ex.bindings if b.kind == "param"), key=lambda b: b.position or 0)
         casts = [_checked(_TYPE, t, "type") for t in ex.param_types]
         source = f"{relation}({', '.join(f'%s::{t}' for t in casts)})"
-        params += [args[b.argument] for b in by_position]
+        params += [_param(args[b.argument], t) for b, t in zip(by_position, casts, strict=False)]
     else:
         source = relation
     where, limit, offset = [], None, None
@@ -131,7 +131,7 @@ def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
             cast = types.get(b.argument)
             column = _checked(_COLUMN, str(b.column), "column")
             where.append(f"s.{column} = %s" + (f"::{_checked(_TYPE, cast, 'type')}" if cast else ""))
-            params.append(value)
+            params.append(_param(value, cast))
         elif b.kind == "limit":
             limit = value
         elif b.kind == "offset":
@@ -151,14 +151,78 @@ def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
     return rows
 
 
-def _source(path: str, args: dict[str, Any], claims: dict[str, Any]) -> Any:
+def _source(path: str, args: dict[str, Any], claims: dict[str, Any], token: dict[str, Any] | None = None) -> Any:
     head, _, rest = path.partition(".")
     if head == "claims":
         return claims.get(rest)
+    if head == "token" and token is not None:
+        return token.get(rest)
     value = args.get(head)
     for part in rest.split(".") if rest else ():
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _token_argument(manifest: Manifest, text: Any, environ: Mapping[str, str] | None) -> dict[str, Any]:
+    """The claims a revocation reads from a token given as an argument, once verified like a bearer token."""
+    if not isinstance(text, str) or not text:
+        raise ExecutionError(400, "BAD_ARGUMENT", "token must be a token (the JWT to revoke)")
+    try:
+        verified = verify(text, manifest.config, environ)
+    except ExecutionError as exc:
+        raise ExecutionError(422, "INVALID_ARGUMENT", f"token: {exc.message}") from None
+    claims, _ = normalize(verified, manifest.database.roles)
+    raw = verified.claims
+    return {"jti": raw.get("jti"), "exp": raw.get("exp"), "sub": claims.get("sub"), "provider": claims.get("provider")}
+
+
+def _shaped(result: str, row: Any, returns: TypeRef | None) -> Any:
+    """A revocation's answer: the bare value for a scalar return type, the guide's object otherwise
+    ({revoked, expiresAt} for POST /auth/revoke, {revokedCount} for POST /auth/revoke-all)."""
+    obj = returns is not None and returns.kind == "object"
+    if result == "revoked":  # fn_revoke_token answers (revoked, expires_at); fn_revoke_api_key a boolean
+        revoked = bool(row[0]) if row is not None else False
+        expires_at = row[1] if row is not None and len(row) > 1 else None
+        return {"revoked": revoked, "expiresAt": expires_at.isoformat() if expires_at else None} if obj else revoked
+    count = row[0] if row is not None else 0
+    return {"revokedCount": count} if obj else count
+
+
+def _oauth_callback(
+    conn: Any,
+    manifest: Manifest,
+    ex: AuthFlowExecutes,
+    args: dict[str, Any],
+    claims: dict[str, Any],
+    environ: Mapping[str, str] | None,
+) -> Any:
+    """Exchange the code with the provider the arguments name, then link or create the user in the
+    database (fn_upsert_oauth_user, as the authenticator) and issue tokens like login."""
+    import os
+
+    from fraiseql_compiler.executor.oauth import exchange
+
+    env = os.environ if environ is None else environ
+    values = {a.param: _source(a.from_, args, claims) for a in ex.arguments}
+    name, code = values.get("provider"), values.get("code")
+    providers = {p.name: p for p in manifest.config.auth.oauth}
+    if not isinstance(name, str) or name not in providers:
+        known = ", ".join(sorted(providers)) or "none: add [auth.oauth.<name>] to fraiseql.toml"
+        raise ExecutionError(400, "BAD_ARGUMENT", f"provider must be a configured OAuth provider ({known})")
+    if not isinstance(code, str) or not code:
+        raise ExecutionError(400, "BAD_ARGUMENT", "code must be the authorization code the provider returned")
+    verifier = _source("input.code_verifier", args, claims)
+    who = exchange(providers[name], code, env, verifier if isinstance(verifier, str) else None)
+    function = _checked(_RELATION, ex.function, "function")
+    row = conn.execute(
+        f"SELECT * FROM {function}(provider => %s, subject => %s, email => %s, email_verified => %s, name => %s)",
+        (name, who.subject, who.email, who.email_verified, who.name),
+    ).fetchone()
+    subject, scopes, refresh = row[0], list(row[1] or []), row[2]
+    ttl = manifest.config.auth.jwt.access_token_ttl_seconds
+    now = float(conn.execute("SELECT extract(epoch FROM pg_catalog.clock_timestamp())").fetchone()[0])
+    token = mint(manifest.config, sub=subject, scopes=scopes, environ=environ, issued_at=now)
+    return {"accessToken": token, "expiresIn": ttl, "tokenType": "Bearer", "refreshToken": refresh}
 
 
 def _auth_flow(
@@ -168,13 +232,15 @@ def _auth_flow(
     args: dict[str, Any],
     claims: dict[str, Any],
     environ: Mapping[str, str] | None,
+    returns: TypeRef | None = None,
 ) -> Any:
     flow = ex.flow
     if flow == "oauth_callback":
-        raise ExecutionError(
-            501, "NOT_SUPPORTED_OFFLINE", "oauth_callback exchanges a code with the provider over the network"
-        )
-    values = {a.param: _source(a.from_, args, claims) for a in ex.arguments}
+        return _oauth_callback(conn, manifest, ex, args, claims, environ)
+    given = None
+    if ex.token_argument:
+        given = _token_argument(manifest, _source(ex.token_argument, args, claims), environ)
+    values = {a.param: _source(a.from_, args, claims, given) for a in ex.arguments}
     if flow == "revoke_token" and values.get("exp") is not None:
         values["exp"] = conn.execute("SELECT to_timestamp(%s)", (values["exp"],)).fetchone()[0]
     function = _checked(_RELATION, ex.function, "function")
@@ -187,7 +253,10 @@ def _auth_flow(
     if ex.result == "issue_tokens":
         subject, scopes, refresh = rows[0][0], list(rows[0][1] or []), rows[0][2]
         ttl = manifest.config.auth.jwt.access_token_ttl_seconds
-        token = mint(manifest.config, sub=subject, scopes=scopes, environ=environ)
+        # iat from the database's clock, which also stamps revoke-all (revoked_at >= iat): one clock, so a
+        # token issued after a revoke-all is valid at once, and one issued before it is revoked
+        now = float(conn.execute("SELECT extract(epoch FROM pg_catalog.clock_timestamp())").fetchone()[0])
+        token = mint(manifest.config, sub=subject, scopes=scopes, environ=environ, issued_at=now)
         return {"accessToken": token, "expiresIn": ttl, "tokenType": "Bearer", "refreshToken": refresh}
     if ex.result == "return_key_once":
         key_id, key, selector, scopes, expires_at = rows[0]
@@ -199,6 +268,8 @@ def _auth_flow(
             "selector": selector,
             "expiresAt": expires_at.isoformat(),
         }
+    if ex.result in ("revoked", "count"):
+        return _shaped(ex.result, rows[0] if rows else None, returns)
     return rows[0][0] if rows else None
 
 
@@ -207,7 +278,7 @@ def execute(conn: Any, manifest: Manifest, request: Request, environ: Mapping[st
     import psycopg
 
     op = find_operation(manifest, request.operation)
-    args = bind_arguments(op, request.variables)
+    args = bind_arguments(manifest, op, request.variables)
     try:
         result = _in_transaction(conn, manifest, request, op, args, environ)
     except psycopg.Error as exc:
@@ -256,8 +327,16 @@ def _in_transaction(
     environ: Mapping[str, str] | None,
 ) -> Any:
     with conn.transaction():
-        claims, role = authenticate(conn, manifest, request, environ)
         flow = op.executes if isinstance(op.executes, AuthFlowExecutes) else None
+        anonymous = manifest.database.roles["anonymous"]
+        try:
+            claims, role = authenticate(conn, manifest, request, environ)
+        except ExecutionError as exc:
+            # A flow anonymous callers may run (login, refreshToken) does not need the credentials the
+            # client sent along: an expired access token must not stop the refresh that replaces it.
+            if flow is None or exc.http != 401 or anonymous not in flow.roles:
+                raise
+            claims, role = {}, anonymous
         if flow is not None:
             role, claims = _flow_role(manifest, flow, role, claims)
         if role != manifest.database.roles["authenticator"]:
@@ -267,7 +346,7 @@ def _in_transaction(
         if isinstance(op, QueryEntry):
             return _query(conn, op, args)
         if flow is not None:
-            return _auth_flow(conn, manifest, flow, args, claims, environ)
+            return _auth_flow(conn, manifest, flow, args, claims, environ, op.returns)
         assert isinstance(op.executes, FunctionExecutes)
         function = _checked(_RELATION, op.executes.function, "function")
         return conn.execute(f"SELECT {function}(%s::jsonb)", (json.dumps(args),)).fetchone()[0]

@@ -30,6 +30,7 @@ from fraiseql_compiler.introspect.hints import (
 from fraiseql_compiler.ir import (
     Argument,
     Auth,
+    ClaimUse,
     ColumnUse,
     EnumType,
     EnumValue,
@@ -375,6 +376,14 @@ class Builder:
                     )
                     for c in predicate.columns
                 )
+                claims = tuple(
+                    ClaimUse(
+                        name=str(ph.name),
+                        span=self.sources.string_offset(loc.file, loc.line, action, ph.offset, ph.length),
+                    )
+                    for ph in predicate.placeholders
+                    if ph.kind == "jwt"
+                )
                 policies.append(
                     Policy(
                         id=f"{t.id}.policy.{role}.{action}",
@@ -383,6 +392,7 @@ class Builder:
                         source=text,
                         predicate=predicate,
                         columns=columns,
+                        claims=claims,
                         span=self.sources.keyword(loc.file, loc.line, action),
                     )
                 )
@@ -432,11 +442,17 @@ class Builder:
                         hint,
                     )
                 )
+        claims = tuple(
+            ClaimUse(name=str(ph.name), span=self.sources.string_offset(file, line, "row_filter", ph.offset, ph.length))
+            for ph in predicate.placeholders
+            if ph.kind == "jwt"
+        )
         return RowFilter(
             source=text,
             predicate=predicate,
             params=predicate.arg_names(),
             columns=columns,
+            claims=claims,
             span=self.sources.keyword(file, line, "row_filter"),
         )
 

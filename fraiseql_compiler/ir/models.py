@@ -62,6 +62,13 @@ class ColumnUse(Model):
     span: Span
 
 
+class ClaimUse(Model):
+    """A ``{jwt:<claim>}`` placeholder of a predicate: the claim it names, and where."""
+
+    name: str
+    span: Span
+
+
 Action = Literal["read", "insert", "update", "delete"]
 
 
@@ -74,6 +81,7 @@ class Policy(Model):
     source: str  # the predicate as written
     predicate: InstanceOf[Predicate]
     columns: tuple[ColumnUse, ...]
+    claims: tuple[ClaimUse, ...] = ()
     span: Span
 
 
@@ -143,6 +151,7 @@ class RowFilter(Model):
     predicate: InstanceOf[Predicate]
     params: tuple[str, ...]  # argument names bound to $1, $2, …
     columns: tuple[ColumnUse, ...]
+    claims: tuple[ClaimUse, ...] = ()
     span: Span
 
 

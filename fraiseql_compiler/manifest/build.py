@@ -141,6 +141,7 @@ def _mutation(mu: Mutation, facts: Facts) -> m.MutationEntry:
             note=spec.note,
             result=spec.result,
             roles=[settings.roles.name_of(key) for key in spec.roles],
+            token_argument=flow.token_argument,
         )
     else:
         executes = m.FunctionExecutes(
@@ -172,6 +173,23 @@ def _all_refs(schema: Schema) -> list[TypeRef]:
     return refs
 
 
+# The guide's plain HTTP endpoints, for the mutations bound to their flows (the first by name serves).
+ENDPOINT_PATHS = {"revoke_token": "/auth/revoke", "revoke_all": "/auth/revoke-all"}
+
+
+def _endpoints(schema: Schema, facts: Facts) -> list[m.Endpoint]:
+    served: dict[str, m.Endpoint] = {}
+    for mu in sorted(schema.mutations, key=lambda mu: mu.graphql_name):
+        flow = facts.flows.get(mu.id)
+        path = ENDPOINT_PATHS.get(flow.flow) if flow is not None else None
+        if path is not None and path not in served:
+            # the endpoint takes {"token": …}: only a mutation that takes one serves /auth/revoke
+            if path == "/auth/revoke" and flow is not None and flow.token_argument is None:
+                continue
+            served[path] = m.Endpoint(method="POST", operation=mu.graphql_name, path=path)
+    return [served[p] for p in sorted(served)]
+
+
 def build_manifest(schema: Schema, facts: Facts, config: Config, artifacts: Sequence[Artifact]) -> m.Manifest:
     """The manifest of a build whose other outputs are ``artifacts``, with ``content_hash`` left empty
     (:func:`fraiseql_compiler.manifest.io.dumps` fills it in)."""
@@ -184,7 +202,7 @@ def build_manifest(schema: Schema, facts: Facts, config: Config, artifacts: Sequ
             for a in sorted(artifacts, key=lambda a: a.path)
         },
         compiler=m.Compiler(name="fraiseql-compiler", version=__version__),
-        config=runtime_config(config),
+        config=runtime_config(config, any(f.flow == "oauth_callback" for f in facts.flows.values())),
         content_hash="",
         database=m.Database(
             api_schema=settings.api_schema,
@@ -192,6 +210,7 @@ def build_manifest(schema: Schema, facts: Facts, config: Config, artifacts: Sequ
             roles=dict(sorted((r.key, r.name) for r in (settings.roles.authenticator, *settings.roles.api))),
             schema_=default_schema,
         ),
+        endpoints=_endpoints(schema, facts),
         enums=[
             m.EnumEntry(
                 description=e.description,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fraiseql_compiler.config import Config, EnvRef, Provider
+from fraiseql_compiler.config.oauth import OAuthProvider, resolved
 from fraiseql_compiler.manifest import models as m
 
 
@@ -30,11 +31,15 @@ def _provider(p: Provider, roles: dict[str, str]) -> m.ProviderConfig:
         claims=dict(sorted(p.claims.items())),
         default_db_role=roles.get(p.default_role),
         default_role=p.default_role,
+        email_claim=p.email_claim,
+        email_verified_claim=p.email_verified_claim,
         issuer=env(p.issuer),
         jwks=_sorted(p.jwks),
         jwks_file=p.jwks_file,
         jwks_uri=env(p.jwks_uri) if p.jwks_uri is not None else None,
         kind=p.kind,
+        link=p.link,
+        max_token_lifetime_seconds=p.max_token_lifetime_seconds,
         name=p.name,
         role_rules=[
             m.RoleRule(
@@ -52,7 +57,16 @@ def _provider(p: Provider, roles: dict[str, str]) -> m.ProviderConfig:
     )
 
 
-def runtime_config(config: Config) -> m.RuntimeConfig:
+def _oauth(config: Config, callback: bool) -> dict[str, OAuthProvider]:
+    """[auth.oauth.*]; with none, a schema that binds oauthCallback gets the guide's two providers, which
+    read GOOGLE_CLIENT_ID/_SECRET/_REDIRECT_URI and GITHUB_… (the guide's environment variables)."""
+    if config.auth.oauth or not callback:
+        return dict(config.auth.oauth)
+    return {"github": OAuthProvider(), "google": OAuthProvider()}
+
+
+def runtime_config(config: Config, oauth_callback: bool = False) -> m.RuntimeConfig:
+    """``oauth_callback``: whether the schema binds the oauthCallback flow."""
     database, jwt, login, security = config.database, config.auth.jwt, config.auth.login, config.security
     hs = jwt.algorithm_value == "HS256"
     roles = database.roles.api_roles()
@@ -70,6 +84,7 @@ def runtime_config(config: Config) -> m.RuntimeConfig:
                 algorithm=env(jwt.algorithm),
                 allowed_algorithms=[jwt.algorithm_value],
                 audience=[env(a) for a in jwt.audience],
+                claims=dict(sorted(jwt.claims.items())),
                 issuer=env(jwt.issuer),
                 jwks=_sorted(jwt.jwks),
                 jwks_file=jwt.jwks_file,
@@ -79,7 +94,24 @@ def runtime_config(config: Config) -> m.RuntimeConfig:
                 refresh_token_ttl_seconds=jwt.refresh_token_ttl_seconds,
                 required_claims=list(jwt.required_claims),
                 secret_env=jwt.secret_env if hs else None,
+                signing_key_id=None if hs else jwt.signing_kid,
             ),
+            oauth=[
+                m.OAuthProviderConfig(
+                    authorize_url=env(o.authorize_url) if o.authorize_url is not None else None,
+                    client_id=env(o.client_id),
+                    client_secret_env=o.client_secret_env,
+                    emails_url=env(o.emails_url) if o.emails_url is not None else None,
+                    kind=o.kind,
+                    name=o.name,
+                    redirect_uri=env(o.redirect_uri),
+                    scopes=list(o.scopes),
+                    token_url=env(o.token_url) if o.token_url is not None else None,
+                    userinfo_url=env(o.userinfo_url) if o.userinfo_url is not None else None,
+                )
+                for o in resolved(_oauth(config, oauth_callback))
+            ],
+            type=list(config.auth.types),
             login=m.LoginConfig(
                 id_column=login.id_column,
                 identifier_column=login.identifier_column,
@@ -111,6 +143,7 @@ def runtime_config(config: Config) -> m.RuntimeConfig:
                 static=[m.StaticKey(key_hash=k.key_hash, name=k.name, scopes=list(k.scopes)) for k in keys.static],
                 storage=keys.storage,
             ),
+            optional_claims=list(security.optional_claims),
             pkce=(
                 m.PkceConfig(
                     audience=env(pkce.audience) if pkce.audience is not None else None,
@@ -136,12 +169,21 @@ def runtime_config(config: Config) -> m.RuntimeConfig:
             ),
         ),
         server=m.ServerConfig(
+            cookie=m.CookieConfig(
+                enabled=config.server.cookie.enabled,
+                http_only=True,
+                max_age_seconds=jwt.access_token_ttl_seconds,
+                name=config.server.cookie.name,
+                path="/",
+                same_site=config.server.cookie.same_site,
+                secure=True,
+            ),
             cors=m.CorsConfig(
                 allow_credentials=cors.allow_credentials,
                 headers=list(cors.headers),
                 max_age_seconds=cors.max_age_seconds,
                 methods=list(cors.methods),
                 origins=[env(o) for o in cors.origins],
-            )
+            ),
         ),
     )

@@ -45,6 +45,7 @@ class JwtConfig(Model):
     algorithm: EnvValue
     allowed_algorithms: list[str]
     audience: list[EnvValue]
+    claims: dict[str, str]  # normalized name → the first-party token's claim (predicates read them)
     issuer: EnvValue
     jwks: Jwks | None
     jwks_file: str | None
@@ -54,6 +55,7 @@ class JwtConfig(Model):
     refresh_token_ttl_seconds: int
     required_claims: list[str]
     secret_env: str | None
+    signing_key_id: str | None  # RS256/ES256: the kid minted tokens carry
 
 
 class LoginConfig(Model):
@@ -64,9 +66,26 @@ class LoginConfig(Model):
     table: str
 
 
+class OAuthProviderConfig(Model):
+    """[auth.oauth.<name>]: where oauthCallback exchanges a code, with the variables it reads."""
+
+    authorize_url: EnvValue | None
+    client_id: EnvValue
+    client_secret_env: str  # the variable holding the client secret
+    emails_url: EnvValue | None
+    kind: str
+    name: str
+    redirect_uri: EnvValue
+    scopes: list[str]
+    token_url: EnvValue | None
+    userinfo_url: EnvValue | None
+
+
 class AuthConfig(Model):
     jwt: JwtConfig
     login: LoginConfig
+    oauth: list[OAuthProviderConfig]
+    type: list[Literal["jwt", "api_key", "oauth2", "saml"]]
 
 
 class RolesConfig(Model):
@@ -103,11 +122,15 @@ class ProviderConfig(Model):
     claims: dict[str, str]
     default_db_role: str | None
     default_role: str
+    email_claim: str
+    email_verified_claim: str
     issuer: EnvValue
     jwks: Jwks | None
     jwks_file: str | None
     jwks_uri: EnvValue | None
     kind: Literal["auth0", "clerk", "oidc"]
+    link: Literal["explicit", "email", "provision"]
+    max_token_lifetime_seconds: int
     name: str
     role_rules: list[RoleRule]
     scopes_claim: str
@@ -155,6 +178,7 @@ class RateLimitingConfig(Model):
 
 class SecurityConfig(Model):
     api_keys: ApiKeysConfig
+    optional_claims: list[str]  # passed through by this exact name when a token carries one
     pkce: PkceConfig | None
     providers: list[ProviderConfig]
     rate_limiting: RateLimitingConfig
@@ -169,7 +193,20 @@ class CorsConfig(Model):
     origins: list[EnvValue]
 
 
+class CookieConfig(Model):
+    """The access token as an HttpOnly cookie (web apps): Secure, Path=/, no Domain (the __Host- prefix)."""
+
+    enabled: bool
+    http_only: Literal[True]
+    max_age_seconds: int  # the access token's lifetime
+    name: str
+    path: Literal["/"]
+    same_site: Literal["strict", "lax"]
+    secure: Literal[True]
+
+
 class ServerConfig(Model):
+    cookie: CookieConfig
     cors: CorsConfig
 
 
@@ -344,6 +381,7 @@ class AuthFlowExecutes(Model):
     note: str
     result: Literal["issue_tokens", "return_key_once", "revoked", "count"]
     roles: list[str]  # database roles it may run as
+    token_argument: str | None  # an argument holding a token the runtime verifies; "token.x" reads its claims
 
 
 class MutationEntry(Model):
@@ -395,12 +433,22 @@ class ErrorEntry(Model):
     sqlstate: str
 
 
+class Endpoint(Model):
+    """A plain HTTP endpoint a runtime may serve for an operation (the guide's POST /auth/revoke): the
+    request body's members are the operation's arguments, by GraphQL name; the answer is its result."""
+
+    method: Literal["POST"]
+    operation: str  # GraphQL name
+    path: str
+
+
 class Manifest(Model):
     artifacts: dict[str, str]  # path → "sha256:…" of every other output file
     compiler: Compiler
     config: RuntimeConfig
     content_hash: str  # sha256 of the canonical JSON (sorted keys, compact) without this member
     database: Database
+    endpoints: list[Endpoint]
     enums: list[EnumEntry]
     errors: list[ErrorEntry]
     format_version: Literal[2]

@@ -100,7 +100,8 @@ _SENTINEL_RE = re.compile(r"__fql_t([0-9]+)\Z")
 _PH_NAME_RE = {
     "jwt": re.compile(r"[A-Za-z0-9_.:/#-]+\Z"),
     "arg": re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z"),
-    "scope": re.compile(r"[a-z0-9_*.-]+:[a-z0-9_*./-]+\Z", re.IGNORECASE),
+    # exactly the scopes fraiseql.scope_covers accepts (naming.SCOPE_RE): another could never match
+    "scope": re.compile(r"[a-z][a-z0-9_.-]*:[a-z0-9_.*-]+(?:/[a-z0-9_.*-]+)*\Z"),
 }
 _PH_FORMS = {
     "current_user_id": "{current_user_id}",

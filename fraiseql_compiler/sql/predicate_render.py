@@ -105,6 +105,7 @@ class Renderer:
         column_types: Mapping[str, str],
         arg_types: Mapping[str, str],
         arg_numbers: Mapping[str, int],
+        claim_names: Mapping[str, str] = MappingProxyType({}),
     ) -> None:
         # The qualifier is compiler-produced (a table alias or view name); quote it like a column anyway.
         parts = [] if qualifier is None else [quote_ident(p) + "." for p in qualifier.split(".")]
@@ -112,6 +113,7 @@ class Renderer:
         self.column_types = column_types
         self.arg_types = arg_types
         self.arg_numbers = arg_numbers
+        self.claim_names = claim_names  # {jwt:<as written>} → the normalized claim it reads
 
     def render(self, node: Node) -> str:
         if isinstance(node, BoolOp):
@@ -177,7 +179,8 @@ class Renderer:
         if ph.kind == "current_user_id":
             call = "fraiseql.current_user_id()"
         elif ph.kind == "jwt":
-            call = f"fraiseql.claim({quote_literal(ph.name or '')})"
+            name = ph.name or ""
+            call = f"fraiseql.claim({quote_literal(self.claim_names.get(name, name))})"
         else:
             call = f"fraiseql.has_scope({quote_literal(ph.name or '')})"
         # A scalar subselect of a stable call becomes an initPlan: evaluated
@@ -207,8 +210,11 @@ class Predicate:
         qualifier: str | None = None,
         column_types: Mapping[str, str] = _EMPTY,
         arg_types: Mapping[str, str] = _EMPTY,
+        claim_names: Mapping[str, str] = _EMPTY,
     ) -> tuple[str, tuple[str, ...]]:
-        """Render as PostgreSQL; returns the SQL and the arg names bound to $1, $2, ..."""
+        """Render as PostgreSQL; returns the SQL and the arg names bound to $1, $2, ...
+        ``claim_names``: a ``{jwt:...}`` written as the token names a mapped claim → the mapped name."""
         names = self.arg_names()
-        renderer = Renderer(qualifier, column_types, arg_types, {n: i + 1 for i, n in enumerate(names)})
+        numbers = {n: i + 1 for i, n in enumerate(names)}
+        renderer = Renderer(qualifier, column_types, arg_types, numbers, claim_names)
         return renderer.render(self.tree), names

@@ -3,6 +3,7 @@ reuse detection, logout and revocation, API keys."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,11 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(blog: Blog
 
 def test_refresh_rotates_and_reuse_revokes_the_family(blog: Blog) -> None:
     first = login(blog, "alice@example.com", "alice-password")["refreshToken"]
-    second = blog.run("refreshToken", input={"refresh_token": first})
+    second = blog.run("refreshToken", input={"refreshToken": first})
     assert claims_of(second["accessToken"])["sub"] == ALICE and second["refreshToken"] != first
-    reused = blog.run("refreshToken", input={"refresh_token": first})  # an attacker replays the old one
+    reused = blog.run("refreshToken", input={"refreshToken": first})  # an attacker replays the old one
     assert isinstance(reused, ExecutionError) and reused.code == "INVALID_REFRESH_TOKEN"
-    after = blog.run("refreshToken", input={"refresh_token": second["refreshToken"]})
+    after = blog.run("refreshToken", input={"refreshToken": second["refreshToken"]})
     assert isinstance(after, ExecutionError) and after.code == "INVALID_REFRESH_TOKEN"  # family revoked
 
 
@@ -81,9 +82,56 @@ def test_revoke_all_is_for_oneself_or_an_admin(blog: Blog) -> None:
     assert isinstance(refused, ExecutionError) and refused.http == 403
     assert isinstance(blog.run("myPosts", bobs), list)
     admin = blog.token(ALICE, "admin:revoke")
-    assert blog.run("revokeAll", admin, sub=BOB) >= 0
+    assert blog.run("revokeAll", admin, sub=BOB) == {"revokedCount": 1}  # Bob's refresh token (the guide's shape)
     revoked = blog.run("myPosts", bobs)
     assert isinstance(revoked, ExecutionError) and revoked.code == "TOKEN_REVOKED"
+
+
+def revoke(blog: Blog, caller: str, token: str) -> Any:
+    """revokeToken(token: …) as the caller: the argument is named like Blog.run's own token parameter."""
+    import psycopg
+
+    from fraiseql_compiler.executor.run import Request, execute
+    from tests.pg.blogdb import ENV
+
+    with psycopg.connect(blog.url, autocommit=True) as conn:
+        try:
+            return execute(conn, blog.manifest, Request("revokeToken", {"token": token}, caller), ENV)
+        except ExecutionError as exc:
+            return exc
+
+
+def test_revoke_token_takes_the_token_and_answers_the_guides_shape(blog: Blog) -> None:
+    """The guide's POST /auth/revoke {"token": …} → {"revoked": true, "expires_at": "…"}; the manifest names
+    the endpoints a runtime may serve."""
+    endpoints = {(e.method, e.path): e.operation for e in blog.manifest.endpoints}
+    assert endpoints == {("POST", "/auth/revoke"): "revokeToken", ("POST", "/auth/revoke-all"): "revokeAll"}
+    first = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    second = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    answer = revoke(blog, second, first)  # another token of her own: allowed
+    assert answer["revoked"] is True and answer["expiresAt"].startswith(str(time.gmtime().tm_year))
+    gone = blog.run("myPosts", first)
+    assert isinstance(gone, ExecutionError) and gone.code == "TOKEN_REVOKED"
+    assert isinstance(blog.run("myPosts", second), list)
+    bobs = login(blog, "bob@example.com", "bob-password")["accessToken"]
+    refused = revoke(blog, second, bobs)  # someone else's: needs admin:revoke
+    assert isinstance(refused, ExecutionError) and refused.http == 403
+    assert revoke(blog, blog.token(ALICE, "admin:revoke"), bobs)["revoked"] is True
+    forged = revoke(blog, second, bobs[:-4] + "AAAA")
+    assert isinstance(forged, ExecutionError) and forged.http == 422  # a token is verified before it counts
+
+
+def test_revoked_jtis_disappear_after_their_exp_with_no_scheduler(blog: Blog) -> None:
+    blog.admin.execute(
+        "INSERT INTO fraiseql.tb_revoked_token (jti, exp) SELECT 'old-' || g, now() - interval '1 hour' "
+        "FROM generate_series(1, 150) AS g"
+    )
+    token = login(blog, "alice@example.com", "alice-password")["accessToken"]
+    blog.run("logout", token)
+    left = blog.admin.execute("SELECT count(*) FROM fraiseql.tb_revoked_token WHERE exp < now()").fetchone()
+    assert left == (50,)  # at most 100 expired rows per revocation: bounded work for the caller
+    blog.run("logout", login(blog, "alice@example.com", "alice-password")["accessToken"])
+    assert blog.admin.execute("SELECT count(*) FROM fraiseql.tb_revoked_token WHERE exp < now()").fetchone() == (0,)
 
 
 def test_api_keys_never_exceed_their_creator(blog: Blog) -> None:
@@ -144,3 +192,35 @@ def test_a_revoked_token_cannot_call_even_a_public_query(blog: Blog) -> None:
     no_jti = blog.token(ALICE, jti=None)
     refused = blog.run("me", no_jti)
     assert isinstance(refused, ExecutionError) and refused.http == 401
+
+
+def test_refresh_works_with_the_expired_access_token_it_replaces(blog: Blog) -> None:
+    """Clients send their (expired) access token along with the refresh: that must not be a 401."""
+    payload = login(blog, "alice@example.com", "alice-password")
+    expired = blog.token(ALICE, exp=int(time.time()) - 120, iat=int(time.time()) - 600)
+    assert isinstance(blog.run("myPosts", expired), ExecutionError)
+    fresh = blog.run("refreshToken", expired, input={"refreshToken": payload["refreshToken"]})
+    assert not isinstance(fresh, ExecutionError), fresh.message
+    assert isinstance(blog.run("myPosts", fresh["accessToken"]), list)
+
+
+def test_revoke_api_key_answers_a_boolean(tmp_path: Path, pg_url: str) -> None:
+    """fn_revoke_api_key returns one boolean (the executor read a second column it does not have)."""
+    schema = (Path(__file__).resolve().parents[2] / "examples" / "blog" / "schema.py").read_text()
+    schema += '''
+
+@fraiseql.mutation
+@authenticated
+def revoke_api_key(info, key_id: ID) -> bool:
+    """Revoke one of the caller's API keys."""
+'''
+    db = build_blog(tmp_path / "variant", pg_url, files={"schema.py": schema})
+    try:
+        alice = db.token(ALICE, "read:posts")
+        key = db.run("createApiKey", alice, name="k", scopes=["read:posts"])
+        assert db.run("revokeApiKey", alice, keyId=key["id"]) is True
+        assert db.run("revokeApiKey", alice, keyId=key["id"]) is False  # already revoked
+        refused = db.run("reports", api_key=key["key"])
+        assert isinstance(refused, ExecutionError) and refused.http == 401
+    finally:
+        db.admin.close()

@@ -255,13 +255,14 @@ def test_catalog_search_path_forced_rls_and_owner_only_policies(pg_conn: Conn) -
     assert definers == {
         "fn_login", "fn_refresh_token", "fn_upsert_oauth_user", "fn_create_api_key",
         "fn_verify_api_key", "fn_revoke_api_key", "fn_revoke_token", "fn_revoke_all", "fn_purge_revoked",
+        "fn_link_provider_identity",
     }  # fmt: skip
     # the one view that runs as its owner: whether the request's own claims are revoked
     owner_views = pg_conn.execute(
         """SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'fraiseql'::regnamespace AND c.relkind = 'v'
            AND NOT COALESCE('security_invoker=true' = ANY (c.reloptions), false)"""
     ).fetchall()
-    assert owner_views == [("request_revoked",)]
+    assert owner_views == [("request_identity",)]
 
 
 def test_execute_is_granted_by_name_to_exactly_the_listed_roles(pg_conn: Conn) -> None:
@@ -607,7 +608,7 @@ def test_revoked_token_fails_the_guard(pg_conn: Conn) -> None:
     exp = int(time.time()) + 3600
     mine = jwt(jti="j1", exp=exp)
     assert require_auth(pg_conn, mine) == [(True,)]
-    revoke = "SELECT fraiseql.fn_revoke_token(%s, to_timestamp(%s))"
+    revoke = "SELECT r.revoked FROM fraiseql.fn_revoke_token(%s, to_timestamp(%s)) AS r"
     # someone else's token: not without admin:revoke
     fails("PT403", lambda: call(pg_conn, AUTHED, mine, revoke, ("j-other", exp)))
     fails("PT403", lambda: call(pg_conn, API_KEY, {"sub": SUB_A, "auth": "api_key", "scopes": []}, revoke, ("j1", exp)))

@@ -12,7 +12,7 @@ import pytest
 
 from fraiseql_compiler.executor.errors import ExecutionError
 from tests.pg.blogdb import Blog, build_blog
-from tests.pg.sessions import ALICE, BOB, BOB_DRAFT
+from tests.pg.sessions import ALICE, BOB, BOB_DRAFT, acting_as, user
 
 
 @pytest.fixture
@@ -103,10 +103,20 @@ def test_missing_scope_is_403(blog: Blog) -> None:
 
 
 def test_create_post_is_attributed_to_the_caller_not_the_arguments(blog: Blog) -> None:
-    post = blog.run(
-        "createPost", blog.token(BOB, "write:posts"), input={"title": "mine", "body": "b", "author_id": ALICE}
-    )
-    assert post["author"]["id"] == BOB
+    import json
+
+    import psycopg
+
+    token = blog.token(BOB, "write:posts")
+    # CreatePostInput declares no authorId: the runtime refuses the field before any SQL runs
+    forged = blog.run("createPost", token, input={"title": "mine", "body": "b", "author_id": ALICE})
+    assert refused(forged, 400, "UNKNOWN_ARGUMENT") and '"author_id"' in forged.message
+    assert blog.run("createPost", token, input={"title": "mine", "body": "b"})["author"]["id"] == BOB
+    # and a runtime that forwarded it anyway: the database attributes the post to the caller all the same
+    with psycopg.connect(blog.url, autocommit=True) as conn, acting_as(conn, "authenticated", user(BOB, "write:posts")):
+        args = json.dumps({"input": {"title": "forged", "body": "b", "author_id": ALICE}})
+        post = conn.execute("SELECT api.create_post(%s::jsonb)", (args,)).fetchone()[0]  # type: ignore[index]
+        assert post["author"]["id"] == BOB
 
 
 def test_api_key_operations_refuse_jwt_callers(blog: Blog) -> None:
@@ -125,6 +135,7 @@ def test_api_key_operations_refuse_jwt_callers(blog: Blog) -> None:
         "00000000-0000-0000-0000-00000000000b' OR '1'='1",
         "$$; SELECT 1; $$",
         "\\x00",
+        "nul\x00byte",
         "x'||(SELECT password_hash FROM tb_user LIMIT 1)||'",
     ],
 )
@@ -134,7 +145,7 @@ def test_sql_in_arguments_is_inert(blog: Blog, hostile: str) -> None:
     if not isinstance(created, ExecutionError):
         assert created["title"] == hostile  # stored as data, verbatim
     result = blog.run("deletePost", token, id=hostile)
-    assert refused(result, 422, "INVALID_INPUT")  # a bad uuid is a 422, never SQL
+    assert refused(result, 400, "BAD_ARGUMENT")  # not a UUID: refused before any SQL runs
     limit = blog.run("posts", token, limit=hostile)
     assert isinstance(limit, ExecutionError | list)
     assert blog.admin.execute("SELECT count(*) FROM public.tb_post WHERE id = %s", (BOB_DRAFT,)).fetchone() == (1,)

@@ -92,3 +92,16 @@ def test_revocation_state_is_revealed_to_nobody_but_the_token_itself(revoked_blo
         conn.execute("SELECT fraiseql.token_revoked()")
     with acting_as(revoked_blog, "authenticated", user(ALICE) | {"jti": REVOKED_JTI}) as conn:
         assert conn.execute("SELECT fraiseql.token_revoked()").fetchone() == (True,)
+
+
+def test_a_static_api_key_is_authenticated_but_no_user(revoked_blog: psycopg.Connection[Any]) -> None:
+    """A static key ([[security.api_keys.static]], for tests and CI) is a service, not a row of the login
+    table: its `sub` ("static:<name>") never reaches a uuid cast."""
+    claims = {"sub": "static:ci-readonly", "auth": "api_key", "static_key": "ci-readonly", "scopes": ["read:posts"]}
+    with acting_as(revoked_blog, "api_key", claims) as conn:
+        row = conn.execute(
+            "SELECT fraiseql.is_authenticated(), fraiseql.current_user_id(), fraiseql.has_scope('read:posts')"
+        ).fetchone()
+        assert row == (True, None, True)
+        assert titles(conn) == ["Hello"]  # the api_key role's rule: published AND read:posts
+        assert conn.execute("SELECT count(*) FROM api.me").fetchone() == (0,)

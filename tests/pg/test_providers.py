@@ -107,22 +107,64 @@ def clerk_token(keys: dict[str, Any], sub: str, scopes: list[str]) -> str:
     return jwt.encode(claims, pem(keys["clerk"]), algorithm="RS256", headers={"kid": "clerk-1"})
 
 
+ALICE_AUTH0 = "auth0|5f7c8ec7c33c6c004bbafe82"  # Auth0 subjects: "<connection>|<id>"
+BOB_CLERK = "user_2NNEqL2nrIRdJ194ndJqAHwEfxC"  # Clerk subjects: "user_…"
+
+
+def link(blog: Blog, provider: str, subject: str, local: str) -> None:
+    """An explicit link, as an operator makes one (provider identities are never matched by their text)."""
+    blog.admin.execute(
+        "INSERT INTO fraiseql.tb_oauth_identity (provider, provider_subject, subject) VALUES (%s, %s, %s)",
+        (provider, subject, local),
+    )
+
+
 def test_auth0_token_with_aud_list_and_scope_string(blog: Blog, keys: dict[str, Any]) -> None:
-    token = auth0_token(keys, ALICE, "openid profile write:posts")
+    link(blog, "auth0", ALICE_AUTH0, ALICE)
+    token = auth0_token(keys, ALICE_AUTH0, "openid profile write:posts")
     assert [p["title"] for p in blog.run("myPosts", token)] == ["Hello"]
     created = blog.run("createPost", token, input={"title": "via auth0", "body": "b"})
-    assert created["author"]["id"] == ALICE  # scope string normalized to a scopes array
+    assert created["author"]["id"] == ALICE  # scope string normalized; the subject mapped through the link
 
 
 def test_auth0_token_without_the_scope_is_403(blog: Blog, keys: dict[str, Any]) -> None:
-    result = blog.run("createPost", auth0_token(keys, ALICE, "openid profile"), input={"title": "t", "body": "b"})
+    link(blog, "auth0", ALICE_AUTH0, ALICE)
+    result = blog.run("createPost", auth0_token(keys, ALICE_AUTH0, "openid profile"), input={"title": "t", "body": "b"})
     assert isinstance(result, ExecutionError) and result.http == 403
 
 
 def test_clerk_token_with_scopes_array(blog: Blog, keys: dict[str, Any]) -> None:
-    result = blog.run("myPosts", clerk_token(keys, BOB, []))
+    link(blog, "clerk", BOB_CLERK, BOB)
+    result = blog.run("myPosts", clerk_token(keys, BOB_CLERK, []))
     assert not isinstance(result, ExecutionError), result.message
     assert [p["title"] for p in result] == ["Bob here"]
+
+
+@pytest.mark.parametrize("sub", ["user_2abc", "auth0|123", "google-oauth2|1098", "", "x" * 300])
+def test_an_unlinked_provider_subject_is_authenticated_but_owns_nothing(
+    blog: Blog, keys: dict[str, Any], sub: str
+) -> None:
+    """Issue 8: a Clerk `user_2abc` or an Auth0 `auth0|123` made every query a 500 (invalid input syntax
+    for type uuid). An unlinked identity passes @authenticated and sees what any signed-in caller sees."""
+    clerk = sub.startswith("user_")
+    token = clerk_token(keys, sub, ["write:posts"]) if clerk else auth0_token(keys, sub, "write:posts")
+    if sub == "":
+        assert isinstance(blog.run("posts", token), ExecutionError)  # no subject: refused (401), not a 500
+        return
+    assert blog.run("myPosts", token) == []
+    assert [p["title"] for p in blog.run("posts", token)] == ["Hello"]  # published only
+    assert blog.run("me", token) is None
+
+
+def test_a_provider_subject_equal_to_a_local_id_is_not_that_user(blog: Blog, keys: dict[str, Any]) -> None:
+    """Issue 8: a Clerk token whose sub was Alice's local uuid acted as Alice. Subjects mean something only
+    with their issuer: (clerk, <alice's uuid>) is linked to nobody."""
+    token = clerk_token(keys, ALICE, ["write:posts"])
+    assert blog.run("me", token) is None
+    assert blog.run("myPosts", token) == []
+    link(blog, "auth0", ALICE, BOB)  # linked in another provider's namespace: still not the clerk identity
+    assert blog.run("me", token) is None
+    assert blog.run("me", auth0_token(keys, ALICE, "openid"))["id"] == BOB
 
 
 @pytest.mark.parametrize(
@@ -189,5 +231,85 @@ role_rules = [{{ role = "fraiseql_auditor", claim = "https://example.com/roles",
         all_posts = sorted(p["title"] for p in db.run("posts", auditor))
         assert all_posts == ["Bob here", "Hello"]  # Bob's draft too: the auditor role's policy
         assert sorted(p["title"] for p in db.run("posts", editor)) == ["Hello"]
+    finally:
+        db.admin.close()
+
+
+def _linking_blog(tmp_path: Path, pg_url: str, keys: dict[str, Any], mode: str) -> Blog:
+    toml = f"""
+[[security.providers]]
+name = "clerk"
+kind = "clerk"
+issuer = "{CLERK}"
+jwks_file = "clerk-jwks.json"
+audience = "https://api.example.com"
+link = "{mode}"
+"""
+    return build_blog(tmp_path, pg_url, toml, {"clerk-jwks.json": json.dumps(keys["clerk_jwks"])})
+
+
+def clerk_with_email(keys: dict[str, Any], sub: str, email: str | None, verified: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": CLERK, "sub": sub, "aud": "https://api.example.com", "iat": now, "exp": now + 60,
+              "scopes": [], "jti": f"ck-{sub}-{now}-{email}", "email": email, "email_verified": verified}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, pem(keys["clerk"]), algorithm="RS256", headers={"kid": "clerk-1"})
+
+
+def test_link_by_verified_email_on_first_sight(tmp_path: Path, pg_url: str, keys: dict[str, Any]) -> None:
+    db = _linking_blog(tmp_path, pg_url, keys, "email")
+    try:
+        # unverified: stays unlinked, and nothing is recorded
+        assert db.run("me", clerk_with_email(keys, "user_2alice", "alice@example.com", False)) is None
+        assert db.run("me", clerk_with_email(keys, "user_2alice", "alice@example.com", None)) is None
+        assert db.admin.execute("SELECT count(*) FROM fraiseql.tb_oauth_identity").fetchone() == (0,)
+        # verified: linked to the account holding the email, from then on whatever the email says
+        assert db.run("me", clerk_with_email(keys, "user_2alice", "alice@example.com", True))["id"] == ALICE
+        assert db.run("me", clerk_with_email(keys, "user_2alice", "bob@example.com", True))["id"] == ALICE
+        # another Clerk identity with Alice's verified email does not take her account over
+        assert db.run("me", clerk_with_email(keys, "user_2evil", "alice@example.com", True)) is None
+        # "email" links only: an email nobody has creates nothing
+        assert db.run("me", clerk_with_email(keys, "user_2new", "new@example.com", True)) is None
+        assert db.admin.execute("SELECT count(*) FROM public.tb_user").fetchone() == (2,)
+    finally:
+        db.admin.close()
+
+
+def test_provision_creates_the_account_on_first_sight(tmp_path: Path, pg_url: str, keys: dict[str, Any]) -> None:
+    db = _linking_blog(tmp_path, pg_url, keys, "provision")
+    try:
+        # the login table must accept a row with only the identifier set (documented)
+        db.admin.execute("ALTER TABLE public.tb_user ALTER COLUMN name SET DEFAULT ''")
+        me = db.run("me", clerk_with_email(keys, "user_2carol", "carol@example.com", True))
+        assert me["email"] == "carol@example.com"
+        again = db.run("me", clerk_with_email(keys, "user_2carol", "carol@example.com", True))
+        assert again["id"] == me["id"]
+        assert db.run("me", clerk_with_email(keys, "user_2bob", "bob@example.com", True))["id"] == BOB
+        assert db.admin.execute("SELECT count(*) FROM public.tb_user").fetchone() == (3,)
+    finally:
+        db.admin.close()
+
+
+def test_an_unknown_issuer_is_401_when_first_party_tokens_are_off(
+    tmp_path: Path, pg_url: str, keys: dict[str, Any]
+) -> None:
+    """A provider-only deployment (JWT_ISSUER unset): a token from anyone else was a 500 MISCONFIGURED."""
+    toml = f"""
+[auth.login]
+bcrypt_cost = 8
+
+[[security.providers]]
+name = "auth0"
+kind = "auth0"
+issuer = "{AUTH0}"
+jwks_file = "auth0-jwks.json"
+audience = "https://api.example.com"
+"""
+    db = build_blog(tmp_path, pg_url, files={"auth0-jwks.json": json.dumps(keys["auth0_jwks"])}, toml_replace=toml)
+    try:
+        stranger = auth0_token(keys, "auth0|1", "openid", iss="https://evil.example/")
+        refused = db.run("posts", stranger)
+        assert isinstance(refused, ExecutionError) and refused.http == 401 and "JWT_ISSUER" in refused.message
+        assert db.run("me", auth0_token(keys, "auth0|1", "openid")) is None  # the provider still works
     finally:
         db.admin.close()

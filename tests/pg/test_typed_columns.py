@@ -29,7 +29,7 @@ def test_claims_compared_with_list_keys_and_embedded_keys_are_cast(tmp_path: Pat
         'insert="author_id = {current_user_id}",',
         'insert="author_id = {current_user_id} AND post_id = {jwt:post_id}",',
     )
-    blog = build_blog(tmp_path, pg_url, files={"schema.py": schema})
+    blog = build_blog(tmp_path, pg_url, "[security]\noptional_claims = [\"post_id\"]\n", files={"schema.py": schema})
     try:
         conn: psycopg.Connection[Any] = blog.admin
         conn.autocommit = False

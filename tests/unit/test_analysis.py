@@ -18,6 +18,10 @@ from fraiseql_compiler.manifest import MANIFEST_FILE, Manifest
 from fraiseql_compiler.project import resolve_project
 from tests.cases import REPO
 
+BLOG_TOML = """
+[security]
+optional_claims = ["post_id"]
+"""
 BLOG = """
 import fraiseql
 from fraiseql.scalars import ID
@@ -58,7 +62,7 @@ def analyze(tmp_path: Path, source: str, toml: str = "") -> Analysis:
 def test_every_column_of_a_generated_view_is_typed_list_keys_included(tmp_path: Path) -> None:
     """The bug of two column maps: post_id (the key Post.comments joins on) had no type, so a predicate
     comparing it with a claim got no ::uuid and failed with `operator does not exist: uuid = text`."""
-    analysis = analyze(tmp_path, BLOG)
+    analysis = analyze(tmp_path, BLOG, BLOG_TOML)
     view = analysis.facts.views["Comment"]
     assert {c.name: (c.sql_type, c.origin) for c in view.columns.values()} == {
         "id": ("uuid", "field"),
@@ -74,7 +78,7 @@ def test_every_column_of_a_generated_view_is_typed_list_keys_included(tmp_path: 
 
 
 def test_the_emitted_view_exposes_exactly_the_facts_columns(tmp_path: Path) -> None:
-    analysis = analyze(tmp_path, BLOG)
+    analysis = analyze(tmp_path, BLOG, BLOG_TOML)
     sql = next(a.content for a in api.emit(analysis) if a.path == "sql/0003_views.sql")
     block = sql[sql.index("CREATE OR REPLACE VIEW public.v_comment") :]
     block = block[: block.index("AS data")]
@@ -100,6 +104,7 @@ def posts(title: str | None = None, limit: int = 20) -> list[Post]: ...
 @api_key_required
 def feed(limit: int = 20) -> list[Post]: ...
 """,
+        BLOG_TOML,
     )
     manifest = Manifest.model_validate_json(next(a.content for a in api.emit(analysis) if a.path == MANIFEST_FILE))
     posts = next(q for q in manifest.queries if q.name == "posts")

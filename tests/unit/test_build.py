@@ -255,6 +255,7 @@ def test_every_option_the_user_writes_reaches_the_manifest(tmp_path: Path) -> No
         def rename(info, input: UserInput) -> User: ...
     ''',
     )
+    write(tmp_path / "fraiseql.toml", '[auth.jwt]\nclaims = { nick = "https://example.com/nick" }\n')
     result = api.build(tmp_path / "schema.py", check=True)
     manifest = json.loads(next(a.content for a in result.artifacts if a.path == "fraiseql.manifest.json"))
     text = json.dumps(manifest)

@@ -661,3 +661,42 @@ def test_examples_load(example: str) -> None:
     assert config.warnings == ()
     first = json.dumps(normalized(config), sort_keys=True)
     assert first == json.dumps(normalized(load_config(path)), sort_keys=True)  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        ('[auth]\ntype = "api_key"\n', "[security.api_keys] enabled = true"),
+        ('[auth]\ntype = ["jwt", "oauth2"]\n', "[auth.oauth.google]"),
+        ('[auth]\ntype = "saml"\n', "[security.pkce]"),
+        ('[auth]\ntype = "ldap"\n', "'jwt', 'api_key', 'oauth2' or 'saml'"),
+        ("[auth.oauth.okta]\n", 'kind = "oidc"'),
+        ('[auth.oauth.google]\nclient_secret = "s3cr3t-value-0123456789"\n', "client_secret"),
+        ('[server.cookie]\nname = "access_token"\n', "__Host-"),
+        ('[server.cookie]\ndomain = "example.com"\n', "no Domain"),
+        ('[server.cookie]\nsame_site = "none"\n', "cross-site"),
+    ],
+)
+def test_the_guides_auth_settings_are_refused_with_the_sections_to_write(tmp_path: Path, toml: str, says: str) -> None:
+    """Issue 8 §6: [auth] type, [auth.oauth.*] and [server.cookie] as the guide means them."""
+    (tmp_path / CONFIG_FILE).write_text(toml, encoding="utf-8")
+    with pytest.raises((ConfigError, FraiseQLError)) as info:
+        load_config(tmp_path / CONFIG_FILE)
+    text = " ".join(f"{d.message} {d.hint}" for d in info.value.diagnostics)
+    assert says in text, text
+
+
+def test_the_guides_auth_settings_reach_the_manifest(tmp_path: Path) -> None:
+    (tmp_path / CONFIG_FILE).write_text(
+        '[auth]\ntype = ["jwt", "api_key", "oauth2"]\n[security.api_keys]\nenabled = true\n'
+        '[auth.oauth.github]\n[server.cookie]\nenabled = true\nsame_site = "strict"\n',
+        encoding="utf-8",
+    )
+    runtime = runtime_config(load_config(tmp_path / CONFIG_FILE))
+    assert runtime.auth.type == ["jwt", "api_key", "oauth2"]
+    [github] = runtime.auth.oauth
+    assert (github.client_secret_env, github.emails_url) == ("GITHUB_CLIENT_SECRET", "https://api.github.com/user/emails")
+    cookie = runtime.server.cookie
+    assert (cookie.name, cookie.same_site, cookie.http_only, cookie.secure, cookie.path) == (
+        "__Host-access_token", "strict", True, True, "/",
+    )

@@ -127,7 +127,7 @@ VALID_WITH_SCOPE: list[tuple[str, str]] = [
         "{scope:read:posts} OR author_id = {current_user_id}",
         "(SELECT fraiseql.has_scope('read:posts')) OR author_id = (SELECT fraiseql.current_user_id())",
     ),
-    ("NOT {scope:Admin:*}", "NOT (SELECT fraiseql.has_scope('Admin:*'))"),
+    ("NOT {scope:admin:*}", "NOT (SELECT fraiseql.has_scope('admin:*'))"),
 ]
 
 FQL209, FQL210 = "FQL209", "FQL210"
@@ -257,6 +257,10 @@ HOSTILE: list[tuple[str, str, str | None]] = [
     ("id = {Current_User_Id}", FQL210, "{Current_User_Id}"),
     ("id = { current_user_id }", FQL210, "{ current_user_id }"),
     ("id = {scope:read:posts}", FQL210, "{scope:read:posts}"),
+    # scopes fraiseql.scope_covers would never match: refused rather than silently matching nobody
+    ("{scope:Admin:*}", FQL210, "{scope:Admin:*}"),
+    ("{scope:*:posts}", FQL210, "{scope:*:posts}"),
+    ("{scope:9x:posts}", FQL210, "{scope:9x:posts}"),
     ("id = {arg:{x}}", FQL210, "{"),
     ("id = {current_user_id", FQL210, "{"),
     ("id = current_user_id}", FQL210, "}"),

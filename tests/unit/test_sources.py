@@ -99,3 +99,24 @@ def test_the_example_builds_without_warnings() -> None:
     from fraiseql_compiler.project import resolve_project
 
     assert api.analyze(resolve_project(REPO / "examples" / "blog")).diagnostics == ()
+
+
+@pytest.mark.parametrize(
+    ("toml", "why"),
+    [("", "enabled is false"), ('[security.api_keys]\nenabled = true\nstorage = "env"\n', 'storage is "env"')],
+)
+def test_api_key_mutations_warn_when_no_database_key_is_accepted(tmp_path: Path, toml: str, why: str) -> None:
+    source = HEADER + '''
+
+@fraiseql.type
+class ApiKey:
+    id: str
+    key: str
+
+
+@fraiseql.mutation
+@fraiseql.authenticated
+def create_api_key(info, name: str, scopes: list[str]) -> ApiKey: ...
+'''
+    found = codes(tmp_path, source, toml)
+    assert [c for c, _ in found] == ["FQL237"] and why in found[0][1]

@@ -80,7 +80,7 @@ BEGIN
     IF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RETURN 'no_jti';
     END IF;
-    IF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+    IF (SELECT i.revoked FROM fraiseql.request_identity AS i) THEN
         RETURN 'revoked';
     END IF;
     RETURN NULL;
@@ -97,8 +97,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -106,8 +109,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     RETURN COALESCE(c, '{}'::jsonb);
 END
@@ -123,8 +130,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -132,8 +142,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     RETURN c ->> name;
 END
@@ -149,8 +163,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -158,10 +175,14 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
-    RETURN NULLIF(c ->> 'sub', '');
+    RETURN v_subject;
 END
 $fn$;
 
@@ -175,8 +196,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -184,8 +208,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     RETURN c ->> 'auth';
 END
@@ -200,8 +228,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -209,8 +240,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     RETURN c IS NOT NULL;
 END
@@ -227,8 +262,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -236,8 +274,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' THEN
         RETURN '{}'::text[];
@@ -280,8 +322,11 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -289,8 +334,12 @@ BEGIN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
-        c := NULL;
+    ELSE
+        SELECT i.subject, i.revoked INTO v_subject, v_revoked FROM fraiseql.request_identity AS i;
+        IF v_revoked THEN
+            c := NULL;
+            v_subject := NULL;
+        END IF;
     END IF;
     RETURN (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
         SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
@@ -325,7 +374,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+    ELSIF (SELECT i.revoked FROM fraiseql.request_identity AS i) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
     RETURN c;
@@ -352,7 +401,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+    ELSIF (SELECT i.revoked FROM fraiseql.request_identity AS i) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
     RETURN true;
@@ -377,7 +426,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+    ELSIF (SELECT i.revoked FROM fraiseql.request_identity AS i) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
     IF NOT (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
@@ -416,7 +465,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
-    ELSIF (SELECT r.revoked FROM fraiseql.request_revoked AS r) THEN
+    ELSIF (SELECT i.revoked FROM fraiseql.request_identity AS i) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT402', MESSAGE = 'the token has been revoked';
     END IF;
     IF c ->> 'auth' IS DISTINCT FROM 'api_key' THEN

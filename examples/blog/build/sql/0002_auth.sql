@@ -199,6 +199,8 @@ CREATE TABLE IF NOT EXISTS fraiseql.tb_revoked_token (
     exp timestamptz NOT NULL,
     CONSTRAINT tb_revoked_token_pkey PRIMARY KEY (jti)
 );
+-- fn_revoke_token deletes a few expired rows each time: by exp
+CREATE INDEX IF NOT EXISTS tb_revoked_token_exp_idx ON fraiseql.tb_revoked_token (exp);
 ALTER TABLE fraiseql.tb_revoked_token ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_revoked_token FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_revoked_token FROM PUBLIC;
@@ -335,22 +337,26 @@ BEGIN
 END
 $fn$;
 
--- Whether the request's own token is revoked, as one row (its claims as set, before any other check). Every
--- helper and guard reads it when [security.token_revocation] is enabled: a view runs as its owner, so it
--- reads the revocation tables without a SECURITY DEFINER call per helper (a nested call with SET costs more
--- than the lookups, and this runs in every statement). Granted to the API roles but the anonymous one, which
--- never has an identity: a caller learns about the claims it set only. A JWT is revoked when its jti was
--- revoked (fn_revoke_token), or when its subject was revoked (fn_revoke_all) at or after its iat; a JWT
--- without a usable iat whose subject was revoked counts as revoked (fail closed). An API key is revoked when
--- the key the claims name (claim key_id) is revoked or expired; fn_verify_api_key already refuses those, and
--- fn_revoke_all revokes the subject's keys.
-CREATE OR REPLACE VIEW fraiseql.request_revoked AS
-SELECT CASE s.c ->> 'auth'
+-- The request's identity as the database sees it, one row: the local subject (an id of the [auth.login]
+-- table, as text) and whether the token is revoked, from its claims as set, before any other check. Every
+-- helper and guard reads it: a view runs as its owner, so it reads the link and revocation tables without a
+-- SECURITY DEFINER call per helper (a nested call with SET costs more than the lookups, and this runs in every
+-- statement). Granted to the API roles but the anonymous one, which never has an identity.
+-- The subject: a first-party token's sub; for a provider's token, the user its (provider, sub) is linked to
+-- in fraiseql.tb_oauth_identity, else none (authenticated, but it owns nothing: a Clerk "user_2abc" never
+-- reaches a uuid cast, and a provider sub that equals a local id is not that user); a static API key
+-- (claim static_key) has none.
+-- Revoked: a JWT whose jti was revoked (fn_revoke_token), or whose subject was revoked (fn_revoke_all) at or
+-- after its iat (without a usable iat: revoked, fail closed); an API key that is revoked or expired
+-- (fn_verify_api_key already refuses those, and fn_revoke_all revokes the subject's keys).
+CREATE OR REPLACE VIEW fraiseql.request_identity AS
+SELECT l.subject, CASE s.c ->> 'auth'
     WHEN 'jwt' THEN
         EXISTS (SELECT 1 FROM fraiseql.tb_revoked_token AS t WHERE t.jti = NULLIF(s.c ->> 'jti', ''))
         OR EXISTS (
             SELECT 1 FROM fraiseql.tb_revoked_subject AS r
-            WHERE r.subject = NULLIF(s.c ->> 'sub', '') AND (s.issued_at IS NULL OR r.revoked_at >= s.issued_at)
+            WHERE r.subject = COALESCE(l.subject, NULLIF(s.c ->> 'sub', ''))
+              AND (s.issued_at IS NULL OR r.revoked_at >= s.issued_at)
         )
     WHEN 'api_key' THEN EXISTS (
         SELECT 1 FROM fraiseql.tb_api_key AS k
@@ -365,9 +371,21 @@ FROM (
         CASE WHEN raw.c ->> 'key_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
             THEN (raw.c ->> 'key_id')::uuid END AS key_id
     FROM (SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb AS c) AS raw
-) AS s;
-REVOKE ALL ON fraiseql.request_revoked FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-GRANT SELECT ON fraiseql.request_revoked TO fraiseql_authenticated, fraiseql_api_key;
+) AS s
+CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN s.c ? 'static_key' THEN NULL
+        WHEN s.c ? 'provider' THEN (
+            SELECT i.subject FROM fraiseql.tb_oauth_identity AS i
+            WHERE i.provider = s.c ->> 'provider' AND i.provider_subject = s.c ->> 'sub'
+        )
+        ELSE NULLIF(s.c ->> 'sub', '')
+    END AS subject
+) AS l;
+REVOKE ALL ON fraiseql.request_identity FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT SELECT ON fraiseql.request_identity TO fraiseql_authenticated, fraiseql_api_key;
+-- Replaced by fraiseql.request_identity (which also maps a provider's subject to a local one).
+DROP VIEW IF EXISTS fraiseql.request_revoked;
 
 -- The same answer as a function, for SQL of your own.
 CREATE OR REPLACE FUNCTION fraiseql.token_revoked()
@@ -378,7 +396,7 @@ PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    RETURN (SELECT r.revoked FROM fraiseql.request_revoked AS r);
+    RETURN (SELECT i.revoked FROM fraiseql.request_identity AS i);
 END
 $fn$;
 
@@ -530,30 +548,32 @@ BEGIN
 END
 $fn$;
 
--- Called by the runtime, as the authenticator, after it verified a third-party login (OAuth/OIDC). An identity
--- is its (provider, provider_subject): once linked to a user of public.tb_user it always signs in as that
--- user, whatever email the provider reports later. A new identity is linked by email only when the provider
--- marks the email verified (email_verified), and only to an account nobody else holds that email for:
--- exactly one user whose email is the email, with no other identity of the same provider
--- linked to it, and no other user linked through an identity reporting that email
--- (PT409 otherwise: sign in another way and link explicitly). With a verified email no user has, a
--- user is inserted with only email set (every other column must have a default or be
--- nullable). Without a verified email a new identity links and creates nothing (PT422).
--- Identifiers are compared exactly as stored: keep emails in one case. Returns the subject, its scopes and a
--- new refresh token.
-CREATE OR REPLACE FUNCTION fraiseql.upsert_oauth_user_impl(
-    p_provider text, p_subject text, p_email text, p_email_verified boolean, p_name text
+-- Links a third-party identity (provider, provider_subject) to a user of public.tb_user and returns that
+-- user's id as text. One table, fraiseql.tb_oauth_identity, holds every link: those oauthCallback makes
+-- (provider "google", "github" …) and those of [[security.providers]] tokens (provider: its name). Once
+-- linked, an identity always signs in as its user, whatever email the provider reports later. A new identity
+-- is linked by email only when the provider marks the email verified, and only to an account nobody else
+-- holds that email for: exactly one user whose email is the email, with no other identity of
+-- the same provider linked to it, and no other user linked through an identity reporting that email. With a
+-- verified email no user has, a user is inserted (p_create) with only email set (every other
+-- column must have a default or be nullable). When it cannot link, it raises (p_strict: PT422
+-- without a verified email, PT409 when someone else holds the email) or returns NULL: the identity
+-- stays unlinked, authenticated but owning nothing. Identifiers are compared exactly as stored: keep emails in
+-- one case.
+CREATE OR REPLACE FUNCTION fraiseql.link_identity_impl(
+    p_provider text, p_subject text, p_email text, p_email_verified boolean, p_name text, p_create boolean,
+    p_strict boolean
 )
-RETURNS TABLE(o_subject text, o_scopes text[], o_refresh_token text)
+RETURNS text
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_subject text;
-    v_scopes text[];
-    v_raw jsonb;
     v_matches bigint;
+    v_problem text;
+    v_state text := 'PT409';
 BEGIN
     IF p_provider IS NULL OR p_provider = '' OR p_subject IS NULL OR p_subject = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT422',
@@ -571,52 +591,89 @@ BEGIN
     WHERE i.provider = p_provider AND i.provider_subject = p_subject
     FOR UPDATE;
     IF FOUND THEN
-        v_scopes := fraiseql.login_scopes(v_subject);
-        IF v_scopes IS NULL THEN  -- the linked user was deleted: link again
-            DELETE FROM fraiseql.tb_oauth_identity AS i
-            WHERE i.provider = p_provider AND i.provider_subject = p_subject;
-            v_subject := NULL;
-        ELSE
+        IF fraiseql.login_scopes(v_subject) IS NOT NULL THEN
             UPDATE fraiseql.tb_oauth_identity AS i  -- an identity's email is recorded only when verified
-            SET email = CASE WHEN p_email_verified IS TRUE THEN p_email END, name = p_name, updated_at = pg_catalog.now()
+            SET email = CASE WHEN p_email_verified IS TRUE THEN p_email END,
+                name = COALESCE(p_name, i.name),
+                updated_at = pg_catalog.now()
             WHERE i.provider = p_provider AND i.provider_subject = p_subject;
+            RETURN v_subject;
         END IF;
+        -- the linked user was deleted: link again
+        DELETE FROM fraiseql.tb_oauth_identity AS i WHERE i.provider = p_provider AND i.provider_subject = p_subject;
+        v_subject := NULL;
     END IF;
-    IF v_subject IS NULL THEN
-        IF p_email IS NULL OR p_email = '' OR p_email_verified IS NOT TRUE THEN
-            RAISE EXCEPTION USING ERRCODE = 'PT422',
-                MESSAGE = 'a new identity needs an email its provider verified to link or create an account';
-        END IF;
-        SELECT u.id::text, pg_catalog.to_jsonb(u.scopes), pg_catalog.count(*) OVER ()
-        INTO v_subject, v_raw, v_matches
+    IF p_email IS NULL OR p_email = '' OR p_email_verified IS NOT TRUE THEN
+        v_problem := 'a new identity needs an email its provider verified to link or create an account';
+        v_state := 'PT422';
+    ELSE
+        SELECT u.id::text, pg_catalog.count(*) OVER () INTO v_subject, v_matches
         FROM public.tb_user AS u
         WHERE u.email = p_email
         LIMIT 1;
         IF v_matches > 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'PT409',
-                MESSAGE = 'more than one user has this email';
-        END IF;
-        IF EXISTS (
+            v_problem := 'more than one user has this email';
+        ELSIF EXISTS (
             SELECT 1 FROM fraiseql.tb_oauth_identity AS i
             WHERE i.email = p_email AND i.subject IS DISTINCT FROM v_subject
         ) THEN
-            RAISE EXCEPTION USING ERRCODE = 'PT409',
-                MESSAGE = 'another account holds this email through a linked identity';
-        END IF;
-        IF v_subject IS NOT NULL AND EXISTS (
+            v_problem := 'another account holds this email through a linked identity';
+        ELSIF v_subject IS NOT NULL AND EXISTS (
             SELECT 1 FROM fraiseql.tb_oauth_identity AS i WHERE i.subject = v_subject AND i.provider = p_provider
         ) THEN
-            RAISE EXCEPTION USING ERRCODE = 'PT409',
-                MESSAGE = 'the account with this email is linked to another identity of this provider';
+            v_problem := 'the account with this email is linked to another identity of this provider';
+        ELSIF v_subject IS NULL AND NOT p_create THEN
+            v_problem := 'no account has this email';
         END IF;
-        IF v_subject IS NULL THEN
-            INSERT INTO public.tb_user AS u (email) VALUES (p_email)
-            RETURNING u.id::text, pg_catalog.to_jsonb(u.scopes) INTO v_subject, v_raw;
-        END IF;
-        v_scopes := fraiseql.scopes_from_json(v_raw);
-        INSERT INTO fraiseql.tb_oauth_identity (provider, provider_subject, subject, email, name)
-        VALUES (p_provider, p_subject, v_subject, p_email, p_name);
     END IF;
+    IF v_problem IS NOT NULL THEN
+        IF p_strict THEN
+            RAISE EXCEPTION USING ERRCODE = v_state, MESSAGE = v_problem;
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF v_subject IS NULL THEN
+        INSERT INTO public.tb_user AS u (email) VALUES (p_email)
+        RETURNING u.id::text INTO v_subject;
+    END IF;
+    INSERT INTO fraiseql.tb_oauth_identity (provider, provider_subject, subject, email, name)
+    VALUES (p_provider, p_subject, v_subject, p_email, p_name);
+    RETURN v_subject;
+END
+$fn$;
+
+-- Called by the runtime, as the authenticator, for a [[security.providers]] token whose provider links
+-- identities on first sight (link = "email": to the account holding the token's verified email; "provision":
+-- that, or a new account). Returns the local subject, or NULL: the identity stays unlinked (authenticated,
+-- owning nothing) when its email is missing, unverified or held by someone else.
+CREATE OR REPLACE FUNCTION fraiseql.fn_link_provider_identity(
+    provider text, subject text, email text, email_verified boolean, create_account boolean
+)
+RETURNS text
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+SELECT fraiseql.link_identity_impl($1, $2, $3, $4, NULL, COALESCE($5, false), false)
+$fn$;
+
+-- Called by the runtime, as the authenticator, after it verified a third-party login (OAuth/OIDC, the
+-- oauthCallback flow): links the identity as fraiseql.link_identity_impl does, creating an account when no
+-- account has the verified email, and raising when it cannot (PT422: no verified email;
+-- PT409: someone else holds it). Returns the subject, its scopes and a new refresh token.
+CREATE OR REPLACE FUNCTION fraiseql.upsert_oauth_user_impl(
+    p_provider text, p_subject text, p_email text, p_email_verified boolean, p_name text
+)
+RETURNS TABLE(o_subject text, o_scopes text[], o_refresh_token text)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_subject text := fraiseql.link_identity_impl(p_provider, p_subject, p_email, p_email_verified, p_name, true, true);
+    v_scopes text[] := fraiseql.login_scopes(v_subject);
+BEGIN
     RETURN QUERY SELECT v_subject, v_scopes, fraiseql.issue_refresh_token(v_subject, v_scopes, NULL);
 END
 $fn$;
@@ -783,11 +840,17 @@ BEGIN
 END
 $fn$;
 
--- Revokes one access token by its jti: the caller's own current token (jti = the caller's jti claim), or
--- any with scope admin:revoke (PT403 otherwise). Kept until `exp` (for the caller's own
--- token, never before the exp claim), then purged by fn_purge_revoked. False when `exp` is already past.
-CREATE OR REPLACE FUNCTION fraiseql.fn_revoke_token(jti text, exp timestamptz)
-RETURNS boolean
+-- Revokes one access token by its jti: one of the caller's own (its current token, or, for a token the
+-- runtime verified from a `token` argument, one whose sub and provider are the caller's), or any with scope
+-- admin:revoke (PT403 otherwise). Kept until `exp` (for the caller's current token, never
+-- before its exp claim): each revocation also deletes up to 100 revoked jtis already past their exp, so the
+-- table stays small with no scheduler (fn_purge_revoked purges everything at once). Returns whether the
+-- token is now revoked (false when `exp` is already past: nothing to keep) and until when.
+DROP FUNCTION IF EXISTS fraiseql.fn_revoke_token(text, timestamp with time zone);
+CREATE OR REPLACE FUNCTION fraiseql.fn_revoke_token(
+    jti text, exp timestamptz, sub text DEFAULT NULL, provider text DEFAULT NULL
+)
+RETURNS TABLE(revoked boolean, expires_at timestamptz)
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
@@ -795,6 +858,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_own boolean;
+    v_current boolean;
     v_exp timestamptz := fn_revoke_token.exp;
     v_claim_exp text := fraiseql.claim('exp');
 BEGIN
@@ -802,22 +866,32 @@ BEGIN
     IF fn_revoke_token.jti IS NULL OR fn_revoke_token.jti = '' OR fn_revoke_token.exp IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'PT422', MESSAGE = 'jti and exp are required';
     END IF;
-    v_own := COALESCE(fn_revoke_token.jti = fraiseql.claim('jti'), false);
+    v_current := COALESCE(fn_revoke_token.jti = fraiseql.claim('jti'), false);
+    v_own := v_current OR COALESCE(
+        fn_revoke_token.sub = fraiseql.claim('sub')
+        AND fn_revoke_token.provider IS NOT DISTINCT FROM fraiseql.claim('provider'),
+        false
+    );
     IF NOT v_own AND NOT fraiseql.has_scope('admin:revoke') THEN
         RAISE EXCEPTION USING ERRCODE = 'PT403',
-            MESSAGE = 'revoking another token requires scope admin:revoke';
+            MESSAGE = 'revoking another subject''s token requires scope admin:revoke';
     END IF;
-    IF v_own AND v_claim_exp ~ '^[0-9]{1,12}(\.[0-9]+)?$' THEN
+    IF v_current AND v_claim_exp ~ '^[0-9]{1,12}(\.[0-9]+)?$' THEN
         v_exp := GREATEST(v_exp, pg_catalog.to_timestamp(v_claim_exp::double precision));
     END IF;
+    DELETE FROM fraiseql.tb_revoked_token AS t
+    WHERE t.jti IN (
+        SELECT o.jti FROM fraiseql.tb_revoked_token AS o WHERE o.exp < pg_catalog.now() ORDER BY o.exp LIMIT 100
+    );
     IF v_exp <= pg_catalog.now() THEN
-        RETURN false;  -- expired already: nothing to keep
+        RETURN QUERY SELECT false, v_exp;  -- expired already: nothing to keep
+        RETURN;
     END IF;
     INSERT INTO fraiseql.tb_revoked_token AS t (jti, subject, exp)
     VALUES (fn_revoke_token.jti, CASE WHEN v_own THEN fraiseql.current_user_id() END, v_exp)
     ON CONFLICT ON CONSTRAINT tb_revoked_token_pkey DO UPDATE
     SET exp = GREATEST(t.exp, excluded.exp), subject = COALESCE(t.subject, excluded.subject);
-    RETURN true;
+    RETURN QUERY SELECT true, (SELECT t.exp FROM fraiseql.tb_revoked_token AS t WHERE t.jti = fn_revoke_token.jti);
 END
 $fn$;
 
@@ -906,12 +980,17 @@ REVOKE ALL ON FUNCTION fraiseql.create_api_key_impl(text, text[], timestamp with
 REVOKE ALL ON FUNCTION fraiseql.create_api_key_impl(text, text[], timestamp with time zone) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, boolean, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.upsert_oauth_user_impl(text, text, text, boolean, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON FUNCTION fraiseql.link_identity_impl(text, text, text, boolean, text, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.link_identity_impl(text, text, text, boolean, text, boolean, boolean) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.token_revoked() FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.token_revoked() TO fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.fn_verify_api_key(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_verify_api_key(text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_verify_api_key(text) TO fraiseql_authenticator;
+REVOKE ALL ON FUNCTION fraiseql.fn_link_provider_identity(text, text, text, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.fn_link_provider_identity(text, text, text, boolean, boolean) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT EXECUTE ON FUNCTION fraiseql.fn_link_provider_identity(text, text, text, boolean, boolean) TO fraiseql_authenticator;
 REVOKE ALL ON FUNCTION fraiseql.fn_purge_revoked() FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_purge_revoked() FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_purge_revoked() TO fraiseql_authenticator;
@@ -927,9 +1006,9 @@ GRANT EXECUTE ON FUNCTION fraiseql.fn_upsert_oauth_user(text, text, text, boolea
 REVOKE ALL ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_create_api_key(text, text[], timestamp with time zone) TO fraiseql_authenticated;
-REVOKE ALL ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone) FROM PUBLIC;
-REVOKE ALL ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
-GRANT EXECUTE ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone) TO fraiseql_authenticated, fraiseql_api_key;
+REVOKE ALL ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone, text, text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+GRANT EXECUTE ON FUNCTION fraiseql.fn_revoke_token(text, timestamp with time zone, text, text) TO fraiseql_authenticated, fraiseql_api_key;
 REVOKE ALL ON FUNCTION fraiseql.fn_revoke_all(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_revoke_all(text) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_revoke_all(text) TO fraiseql_authenticated;

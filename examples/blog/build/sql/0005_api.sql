@@ -47,7 +47,7 @@ END
 $do$;
 GRANT SELECT ON public.v_report TO fraiseql_api_key;
 
--- query me (schema.py:159)
+-- query me (schema.py:174)
 CREATE OR REPLACE VIEW api.me
 WITH (security_invoker = true) AS
 SELECT s.*
@@ -56,7 +56,7 @@ WHERE (id = (SELECT fraiseql.current_user_id()::uuid));
 REVOKE ALL ON api.me FROM PUBLIC;
 GRANT SELECT ON api.me TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- query myPosts (schema.py:173)
+-- query myPosts (schema.py:188)
 CREATE OR REPLACE VIEW api.my_posts
 WITH (security_invoker = true) AS
 SELECT s.*
@@ -66,7 +66,7 @@ WHERE (SELECT fraiseql.require_authenticated())
 REVOKE ALL ON api.my_posts FROM PUBLIC;
 GRANT SELECT ON api.my_posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- query posts (schema.py:166)
+-- query posts (schema.py:181)
 CREATE OR REPLACE VIEW api.posts
 WITH (security_invoker = true) AS
 SELECT s.*
@@ -75,7 +75,7 @@ WHERE (SELECT fraiseql.require_authenticated());
 REVOKE ALL ON api.posts FROM PUBLIC;
 GRANT SELECT ON api.posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- query reports (schema.py:181)
+-- query reports (schema.py:196)
 CREATE OR REPLACE VIEW api.reports
 WITH (security_invoker = true) AS
 SELECT s.*
@@ -85,7 +85,7 @@ WHERE (SELECT fraiseql.require_authenticated())
 REVOKE ALL ON api.reports FROM PUBLIC;
 GRANT SELECT ON api.reports TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
--- mutation createPost (schema.py:240): checks, then public.fn_create_post(caller id, arguments as jsonb)
+-- mutation createPost (schema.py:262): checks, then public.fn_create_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_create_post(text, jsonb)') IS NULL THEN
@@ -114,7 +114,7 @@ GRANT EXECUTE ON FUNCTION api.create_post(jsonb) TO fraiseql_anonymous, fraiseql
 REVOKE ALL ON FUNCTION public.fn_create_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_create_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
--- mutation deletePost (schema.py:248): checks, then public.fn_delete_post(caller id, arguments as jsonb)
+-- mutation deletePost (schema.py:270): checks, then public.fn_delete_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_delete_post(text, jsonb)') IS NULL THEN
@@ -143,7 +143,7 @@ GRANT EXECUTE ON FUNCTION api.delete_post(jsonb) TO fraiseql_anonymous, fraiseql
 REVOKE ALL ON FUNCTION public.fn_delete_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_delete_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
--- mutation ingestData (schema.py:256): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
+-- mutation ingestData (schema.py:278): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_ingest_data(text, jsonb)') IS NULL THEN

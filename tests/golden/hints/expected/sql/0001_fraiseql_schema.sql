@@ -91,13 +91,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN COALESCE(c, '{}'::jsonb);
 END
@@ -113,13 +118,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c ->> name;
 END
@@ -135,15 +145,20 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
-    RETURN NULLIF(c ->> 'sub', '');
+    RETURN v_subject;
 END
 $fn$;
 
@@ -157,13 +172,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c ->> 'auth';
 END
@@ -178,13 +198,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c IS NOT NULL;
 END
@@ -201,13 +226,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' THEN
         RETURN '{}'::text[];
@@ -250,13 +280,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
         SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)

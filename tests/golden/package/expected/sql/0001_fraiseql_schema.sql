@@ -89,13 +89,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN COALESCE(c, '{}'::jsonb);
 END
@@ -111,13 +116,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c ->> name;
 END
@@ -133,15 +143,20 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
-    RETURN NULLIF(c ->> 'sub', '');
+    RETURN v_subject;
 END
 $fn$;
 
@@ -155,13 +170,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c ->> 'auth';
 END
@@ -176,13 +196,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN c IS NOT NULL;
 END
@@ -199,13 +224,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     IF pg_catalog.jsonb_typeof(c -> 'scopes') IS DISTINCT FROM 'array' THEN
         RETURN '{}'::text[];
@@ -248,13 +278,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     c jsonb;
+    v_subject text;
+    v_revoked boolean;
 BEGIN
     c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
        OR c ? 'provider' THEN
         c := NULL;
+    ELSE
+        v_subject := CASE WHEN c ? 'static_key' THEN NULL ELSE NULLIF(c ->> 'sub', '') END;
     END IF;
     RETURN (CASE WHEN pg_catalog.jsonb_typeof(c -> 'scopes') = 'array' THEN EXISTS (
         SELECT 1 FROM pg_catalog.jsonb_array_elements_text(c -> 'scopes') AS g(s)
