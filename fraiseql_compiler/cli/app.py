@@ -187,8 +187,9 @@ def token(
     def run() -> str:
         loaded = _load_manifest(manifest)
         environ = dict(os.environ)
+        configured = loaded.config.auth.jwt.secret_env or "JWT_SECRET"
         if secret_env:
-            environ[loaded.config.auth.jwt.secret_env or "JWT_SECRET"] = os.environ.get(secret_env, "")
+            environ[configured] = os.environ.get(secret_env, "")
         private_key = key_file.read_text(encoding="utf-8") if key_file else None
         try:
             return mint(
@@ -202,7 +203,8 @@ def token(
         except ExecutionError as exc:
             from fraiseql_compiler.diagnostics import FraiseQLError, diag
 
-            raise FraiseQLError([diag("FQL162", exc.message)]) from None
+            message = exc.message.replace(configured, secret_env) if secret_env else exc.message
+            raise FraiseQLError([diag("FQL162", message)]) from None
 
     click.echo(guarded(Path.cwd(), run, outcome=""))
 

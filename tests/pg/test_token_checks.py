@@ -145,6 +145,8 @@ def test_a_short_hs_secret_is_refused_at_verify_and_mint(blog: Blog, tmp_path: P
     assert refused(login, 500, "MISCONFIGURED", "JWT_SECRET is 6 bytes") == verify
     minted = cli_token(blog, tmp_path, short)
     assert minted.exit_code == 2 and "FQL162" in minted.output and "openssl rand -base64 32" in minted.output
+    named = cli_token(blog, tmp_path, {"MY_DEV_SECRET": "hunter"}, "--secret-env", "MY_DEV_SECRET")
+    assert named.exit_code == 2 and "MY_DEV_SECRET is 6 bytes" in named.output  # the variable the user named
     # the boundary: 32 bytes pass, 31 do not
     for size, ok in ((31, False), (32, True)):
         secret = "s" * size
