@@ -331,3 +331,31 @@ def test_fraiseql_query_refresh_token_by_its_sdl_name(blog: Blog, cli: Any) -> N
     first = blog.run("login", input={"email": "alice@example.com", "password": "alice-password"})["refreshToken"]
     code, out, _ = cli("refreshToken", "--var", "input=" + json.dumps({"refreshToken": first}))
     assert code == 0 and out["data"]["accessToken"], out
+
+
+def test_a_json_argument_reaches_a_jsonb_parameter(tmp_path: Path, pg_url: str) -> None:
+    """A JSON argument bound to a row_filter parameter is sent as jsonb (psycopg cannot adapt a bare dict)."""
+    schema = (REPO / "examples" / "blog" / "schema.py").read_text(encoding="utf-8") + '''
+
+from fraiseql.scalars import JSON
+
+
+@fraiseql.type(table="tb_doc", access={"anonymous": fraiseql.access(read="true")})
+class Doc:
+    id: ID
+    meta: JSON
+
+
+@fraiseql.query(sql_source="v_doc", row_filter="meta = {arg:meta}")
+def docs_with(meta: JSON) -> list[Doc]: ...
+'''
+    ddl = (REPO / "examples" / "blog" / "db" / "schema.sql").read_text(encoding="utf-8") + (
+        "\nCREATE TABLE public.tb_doc (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), meta jsonb NOT NULL);"
+        "\nINSERT INTO public.tb_doc (meta) VALUES ('{\"a\": 1}'), ('{\"a\": 2}');\n"
+    )
+    blog = build_blog(tmp_path, pg_url, files={"schema.py": schema, "db/schema.sql": ddl})
+    try:
+        found = blog.run("docsWith", meta={"a": 1})
+        assert [d["meta"] for d in found] == [{"a": 1}], found
+    finally:
+        blog.admin.close()
