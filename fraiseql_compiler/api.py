@@ -129,8 +129,9 @@ def emit(analysis: Analysis) -> tuple[Artifact, ...]:
     from fraiseql_compiler.manifest.build import build_manifest
     from fraiseql_compiler.manifest.io import dumps
 
-    artifacts = emit_sql(analysis.schema, analysis.facts) + emit_sdl(analysis.schema)
-    manifest = build_manifest(analysis.schema, analysis.facts, analysis.config, artifacts)
+    sql = emit_sql(analysis.schema, analysis.facts)
+    artifacts = sql.artifacts + emit_sdl(analysis.schema)
+    manifest = build_manifest(analysis.schema, analysis.facts, analysis.config, artifacts, sql.objects)
     artifacts.append(Artifact(MANIFEST_FILE, dumps(manifest)))
     return tuple(sorted(artifacts, key=lambda a: a.path))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fraiseql_compiler.analysis import Facts
+from fraiseql_compiler.emit.objects import SqlObject
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Auth, Mutation, Query, Schema
 from fraiseql_compiler.settings import Settings
@@ -120,9 +121,41 @@ def user_sources(schema: Schema, facts: Facts) -> list[UserSource]:
     return out
 
 
-def emit_api_objects(schema: Schema, facts: Facts) -> list[str]:
+USER_SOURCES = "user_sources:api"
+
+
+def _query_object(q: Query, facts: Facts) -> SqlObject:
+    settings = facts.settings
+    relation = api_relation(q.name, settings)
+    source = facts.query_sources[q.id]
+    depends = () if source is None else ((f"view:{source.relation}",) if source.generated else (USER_SOURCES,))
+    sql = render_query(q, facts).strip("\n")
+    if q.row_filter is not None and q.row_filter.params:
+        signature = f"{relation}({', '.join(param_types(q))})"
+        return SqlObject(
+            "api_function", f"api_function:{signature}", sql, f"DROP FUNCTION IF EXISTS {signature};", depends
+        )
+    return SqlObject("api_view", f"api_view:{relation}", sql, f"DROP VIEW IF EXISTS {relation};", depends)
+
+
+def _mutation_object(m: Mutation, facts: Facts) -> SqlObject:
+    settings = facts.settings
+    relation = api_relation(m.name, settings)
+    target = f"{qualify(m.function, settings.default_schema)}(text, jsonb)"
+    roles = ", ".join(r.ident for k in facts.roles[m.id] if (r := settings.roles.by_key(k)))
+    drop = render(
+        "api_mutation_drop.sql.j2", relation=relation, target=target, target_literal=quote_literal(target), roles=roles
+    ).strip("\n")
+    return SqlObject("mutation", f"mutation:{relation}(jsonb)", render_mutation(m, facts).strip("\n"), drop)
+
+
+def emit_api_objects(schema: Schema, facts: Facts) -> list[SqlObject]:
     sources = user_sources(schema, facts)
-    out = [render("user_sources.sql.j2", sources=sources)] if sources else []
-    out += [render_query(q, facts) for q in schema.queries if q.sql_source]
-    out += [render_mutation(m, facts) for m in schema.mutations if m.auth_flow is None]
+    out = []
+    if sources:
+        sql = render("user_sources.sql.j2", sources=sources).strip("\n")
+        drop = render("user_sources_drop.sql.j2", sources=sources).strip("\n")
+        out.append(SqlObject("user_sources", USER_SOURCES, sql, drop))
+    out += [_query_object(q, facts) for q in schema.queries if q.sql_source]
+    out += [_mutation_object(m, facts) for m in schema.mutations if m.auth_flow is None]
     return out

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fraiseql_compiler.analysis.authflows import FLOWS
+from fraiseql_compiler.emit.objects import SqlObject
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.settings import AUTHENTICATOR, Role, Settings
 from fraiseql_compiler.sql.quoting import quote_ident, quote_literal, split_qualified
@@ -128,8 +129,9 @@ def _grantees(settings: Settings, keys: tuple[str, ...]) -> str:
     return ", ".join(r.ident for r in grantee_roles(settings, keys))
 
 
-def emit_auth_sql(settings: Settings) -> str:
-    """The content of ``sql/0002_auth.sql``."""
+def auth_objects(settings: Settings) -> list[SqlObject]:
+    """The objects of ``sql/0002_auth.sql``: the checks of the login table and pgcrypto (setup), the
+    credential tables (a versioned step), then the auth functions and their grants (setup)."""
     keys = settings.api_keys
     cost = settings.login.bcrypt_cost
     common: dict[str, Any] = {
@@ -149,15 +151,37 @@ def emit_auth_sql(settings: Settings) -> str:
         "identified": _grantees(settings, (IDENTIFIED,)),
     }
     grants = [(signature, _grantees(settings, who)) for signature, who in GRANTS]
-    parts = [
-        render("auth/login_table.sql.j2", **common),
-        render("auth/pgcrypto.sql.j2", **common),
-        render("auth/tables.sql.j2", **common),
-        render("auth/helpers.sql.j2", **common),
-        render("auth/login.sql.j2", **common),
-        render("auth/api_keys.sql.j2", **common),
-        render("auth/revocation.sql.j2", **common),
-        render("auth/grants.sql.j2", grants=grants, **common),
+
+    def joined(*parts: str) -> str:
+        return "\n\n".join(p.strip("\n") for p in parts)
+
+    return [
+        SqlObject(
+            "setup",
+            "setup:auth.checks",
+            joined(render("auth/login_table.sql.j2", **common), render("auth/pgcrypto.sql.j2", **common)),
+        ),
+        SqlObject("versioned", VERSIONED_STEP, render("auth/tables.sql.j2", **common).strip("\n")),
+        SqlObject(
+            "setup",
+            "setup:auth.functions",
+            joined(
+                render("auth/helpers.sql.j2", **common),
+                render("auth/login.sql.j2", **common),
+                render("auth/api_keys.sql.j2", **common),
+                render("auth/revocation.sql.j2", **common),
+                render("auth/grants.sql.j2", grants=grants, tables=TABLES, **common),
+            ),
+            depends_on=("setup:auth.checks", VERSIONED_STEP),
+        ),
     ]
-    title = "Credential tables and auth functions: login, refresh tokens, API keys, revocation, OAuth users."
-    return render("file.sql.j2", title=title, statements=[p.strip("\n") for p in parts])
+
+
+AUTH_TITLE = "Credential tables and auth functions: login, refresh tokens, API keys, revocation, OAuth users."
+# The credential tables' layout; a later compiler adds "versioned:auth.0002" … (never edits this one).
+VERSIONED_STEP = "versioned:auth.0001"
+
+
+def emit_auth_sql(settings: Settings) -> str:
+    """The content of ``sql/0002_auth.sql``."""
+    return render("file.sql.j2", title=AUTH_TITLE, statements=[o.block() for o in auth_objects(settings)])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.tables import TableAccess
+from fraiseql_compiler.emit.objects import SqlObject
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Schema
 from fraiseql_compiler.sql.quoting import comment_text, quote_ident, quote_literal
@@ -94,6 +95,28 @@ def render_table_security(table: TableAccess, schema: Schema, facts: Facts) -> s
     )
 
 
-def emit_policies(schema: Schema, facts: Facts) -> list[str]:
+def drop_table_security(table: TableAccess, roles: str) -> str:
+    """Undo a table's block when no type maps it any more: its generated policies and the API roles'
+    privileges go; row-level security stays on (turning it off would be a hazard), so nobody sees a row."""
+    return render(
+        "table_security_drop.sql.j2",
+        table=table.relation,
+        table_literal=quote_literal(table.relation),
+        schema_literal=quote_literal(table.schema),
+        name_literal=quote_literal(table.name),
+        all_roles=roles,
+    ).strip("\n")
+
+
+def emit_policies(schema: Schema, facts: Facts) -> list[SqlObject]:
     """One block per table of a table-backed type, in name order."""
-    return [render_table_security(table, schema, facts) for table in facts.tables.values()]
+    return [
+        SqlObject(
+            "rls",
+            f"rls:{table.relation}",
+            render_table_security(table, schema, facts).strip("\n"),
+            drop=drop_table_security(table, facts.settings.roles.api_idents),
+            depends_on=tuple(f"view:{facts.views[name].relation}" for name in table.types if name in facts.views),
+        )
+        for table in facts.tables.values()
+    ]

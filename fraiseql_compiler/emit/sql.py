@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.sources import Source, owner_key
 from fraiseql_compiler.emit.api_objects import emit_api_objects
 from fraiseql_compiler.emit.artifacts import Artifact
-from fraiseql_compiler.emit.auth_sql import emit_auth_sql
+from fraiseql_compiler.emit.auth_sql import AUTH_TITLE, auth_objects
+from fraiseql_compiler.emit.objects import SqlObject
 from fraiseql_compiler.emit.policies import emit_policies
 from fraiseql_compiler.emit.templates import render
 from fraiseql_compiler.ir import Field, ObjectType, Schema
@@ -52,8 +55,9 @@ def data_schemas(schema: Schema, settings: Settings) -> list[str]:
 
 
 def emit_fraiseql_schema(schema: Schema, settings: Settings, identity_view: bool = True) -> str:
-    """``identity_view``: whether 0002 (which creates fraiseql.request_identity) is part of the build."""
-    statement = render(
+    """The roles, schemas, claim helpers and guards (0001's one object). ``identity_view``: whether 0002
+    (which creates fraiseql.request_identity) is part of the build."""
+    return render(
         "fraiseql_schema.sql.j2",
         roles=settings.roles,
         api_schema=quote_ident(settings.api_schema),
@@ -64,9 +68,7 @@ def emit_fraiseql_schema(schema: Schema, settings: Settings, identity_view: bool
         scope_pattern=quote_literal(SCOPE_RE.pattern),
         providers=", ".join(quote_literal(p) for p in settings.providers),
         identity_view=identity_view,
-    )
-    title = "Roles, schemas, and the claim helpers and guards every generated predicate reads through."
-    return _file(title, [statement])
+    ).strip("\n")
 
 
 def _has_id(t: ObjectType) -> bool:
@@ -109,22 +111,58 @@ def render_view(t: ObjectType, view: Source, by_name: dict[str, ObjectType], def
     )
 
 
-def emit_sql(schema: Schema, facts: Facts) -> list[Artifact]:
+@dataclass(frozen=True)
+class SqlOutput:
+    artifacts: list[Artifact]
+    objects: list[tuple[str, SqlObject]]  # (file, object), in the order they are applied
+
+
+FILES = (
+    (
+        "sql/0001_fraiseql_schema.sql",
+        "Roles, schemas, and the claim helpers and guards every generated predicate reads through.",
+    ),
+    ("sql/0002_auth.sql", AUTH_TITLE),
+    ("sql/0003_views.sql", "JSONB read views, one per table-backed type."),
+    ("sql/0004_row_security.sql", "Row-level security and privileges for every table-backed type."),
+    (
+        "sql/0005_api.sql",
+        "The API: one object per query and mutation, with its checks; the only things API roles call.",
+    ),
+)
+
+
+def _view_object(t: ObjectType, facts: Facts, by_name: dict[str, ObjectType]) -> SqlObject:
+    view = facts.views[t.name]
+    sql = render_view(t, view, by_name, facts.settings.default_schema).strip("\n")
+    depends = tuple(
+        f"view:{facts.views[d].relation}" for d in facts.view_dependencies.get(t.name, ()) if d in facts.views
+    )
+    return SqlObject("view", f"view:{view.relation}", sql, f"DROP VIEW IF EXISTS {view.relation};", depends)
+
+
+def sql_objects(schema: Schema, facts: Facts) -> dict[str, list[SqlObject]]:
+    """file → its objects, in order."""
     settings = facts.settings
-    default_schema = settings.default_schema
-    schema_sql = emit_fraiseql_schema(schema, settings, facts.needs_auth_functions)
-    artifacts = [Artifact("sql/0001_fraiseql_schema.sql", schema_sql)]
-    if facts.needs_auth_functions:
-        artifacts.append(Artifact("sql/0002_auth.sql", emit_auth_sql(settings)))
+    setup = SqlObject("setup", "setup:fraiseql", emit_fraiseql_schema(schema, settings, facts.needs_auth_functions))
     by_name = {t.name: t for t in schema.types}
-    views = [render_view(by_name[n], facts.views[n], by_name, default_schema) for n in facts.view_order]
+    files: dict[str, list[SqlObject]] = {FILES[0][0]: [setup]}
+    if facts.needs_auth_functions:
+        files[FILES[1][0]] = auth_objects(settings)
+    views = [_view_object(by_name[n], facts, by_name) for n in facts.view_order]
     if views:
-        artifacts.append(Artifact("sql/0003_views.sql", _file("JSONB read views, one per table-backed type.", views)))
-        security = emit_policies(schema, facts)
-        title = "Row-level security and privileges for every table-backed type."
-        artifacts.append(Artifact("sql/0004_row_security.sql", _file(title, security)))
+        files[FILES[2][0]] = views
+        files[FILES[3][0]] = emit_policies(schema, facts)
     api = emit_api_objects(schema, facts)
     if api:
-        title = "The API: one object per query and mutation, with its checks; the only things API roles call."
-        artifacts.append(Artifact("sql/0005_api.sql", _file(title, api)))
-    return artifacts
+        files[FILES[4][0]] = api
+    return files
+
+
+def emit_sql(schema: Schema, facts: Facts) -> SqlOutput:
+    titles = dict(FILES)
+    artifacts, objects = [], []
+    for path, objs in sql_objects(schema, facts).items():
+        artifacts.append(Artifact(path, _file(titles[path], [o.block() for o in objs])))
+        objects += [(path, o) for o in objs]
+    return SqlOutput(artifacts, objects)

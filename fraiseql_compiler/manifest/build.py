@@ -13,6 +13,7 @@ from fraiseql_compiler.config import Config
 from fraiseql_compiler.diagnostics import Span
 from fraiseql_compiler.emit.api_objects import api_relation, param_types
 from fraiseql_compiler.emit.artifacts import Artifact
+from fraiseql_compiler.emit.objects import SqlObject
 from fraiseql_compiler.ir import Argument, Auth, Field, Mutation, Query, Schema, TypeRef
 from fraiseql_compiler.manifest import models as m
 from fraiseql_compiler.manifest.config import runtime_config
@@ -190,7 +191,13 @@ def _endpoints(schema: Schema, facts: Facts) -> list[m.Endpoint]:
     return [served[p] for p in sorted(served)]
 
 
-def build_manifest(schema: Schema, facts: Facts, config: Config, artifacts: Sequence[Artifact]) -> m.Manifest:
+def build_manifest(
+    schema: Schema,
+    facts: Facts,
+    config: Config,
+    artifacts: Sequence[Artifact],
+    objects: Sequence[tuple[str, SqlObject]] = (),
+) -> m.Manifest:
     """The manifest of a build whose other outputs are ``artifacts``, with ``content_hash`` left empty
     (:func:`fraiseql_compiler.manifest.io.dumps` fills it in)."""
     settings = facts.settings
@@ -241,6 +248,12 @@ def build_manifest(schema: Schema, facts: Facts, config: Config, artifacts: Sequ
         middleware=[
             m.MiddlewareEntry(description=w.description, id=w.id, module=w.module, name=w.name, source=_source(w.span))
             for w in schema.middleware
+        ],
+        objects=[
+            m.SqlObjectEntry(
+                depends_on=list(o.depends_on), drop=o.drop, file=path, hash=o.hash, kind=o.kind, name=o.name
+            )
+            for path, o in objects
         ],
         mutations=[_mutation(mu, facts) for mu in schema.mutations],
         queries=[_query(q, facts) for q in schema.queries],

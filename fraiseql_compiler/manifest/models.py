@@ -433,6 +433,18 @@ class ErrorEntry(Model):
     sqlstate: str
 
 
+class SqlObjectEntry(Model):
+    """A database object of the build, as ``fraiseql migrate`` manages it (see emit/objects.py): a marked
+    block of ``file`` whose text hashes to ``hash``."""
+
+    depends_on: list[str]
+    drop: str | None  # how to remove it when it leaves the build (None: setup and versioned steps)
+    file: str
+    hash: str
+    kind: Literal["setup", "versioned", "view", "rls", "user_sources", "api_view", "api_function", "mutation"]
+    name: str
+
+
 class Endpoint(Model):
     """A plain HTTP endpoint a runtime may serve for an operation (the guide's POST /auth/revoke): the
     request body's members are the operation's arguments, by GraphQL name; the answer is its result."""
@@ -456,6 +468,7 @@ class Manifest(Model):
     ir_format_version: int
     middleware: list[MiddlewareEntry]
     mutations: list[MutationEntry]
+    objects: list[SqlObjectEntry]  # in the order they are applied
     queries: list[QueryEntry]
     scalars: list[Scalar]
     types: list[ObjectTypeEntry]

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"setup","name":"setup:fraiseql"}
 -- Roles are cluster-wide: created only when missing, never altered if they exist.
 DO $do$
 BEGIN

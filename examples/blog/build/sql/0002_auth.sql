@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"setup","name":"setup:auth.checks"}
 -- The [auth.login] table must exist before this file: fn_login, fn_refresh_token and fn_upsert_oauth_user
 -- read it (as the owner of the SECURITY DEFINER functions). Checked here so that a missing table or
 -- column fails the migration with a message, not the first login.
@@ -138,9 +139,12 @@ $sql$, v_schema);
 END
 $do$;
 
--- Credential tables. No API role (nor the authenticator) has any privilege on them, and there is no policy
--- for any of them: they are read and written only by the SECURITY DEFINER auth functions, which run as the
--- owner. FORCE applies row-level security to the owner too, hence its own policy, fqlauth_owner.
+-- fraiseql:object {"kind":"versioned","name":"versioned:auth.0001"}
+-- Credential tables (a versioned step: applied once, never edited; a later layout is a new step). No API
+-- role (nor the authenticator) has any privilege on them (revoked by name with the auth functions below),
+-- and there is no policy for any of them: they are read and written only by the SECURITY DEFINER auth
+-- functions, which run as the owner. FORCE applies row-level security to the owner too, hence its own
+-- policy, fqlauth_owner.
 -- Secrets are never stored: API keys and refresh tokens as SHA-256 digests, login identifiers likewise.
 
 -- API keys: "<prefix><selector>_<secret>"; the selector finds the row, the SHA-256 of the whole key proves it.
@@ -162,7 +166,6 @@ CREATE INDEX IF NOT EXISTS tb_api_key_subject_idx ON fraiseql.tb_api_key (subjec
 ALTER TABLE fraiseql.tb_api_key ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_api_key FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_api_key FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_api_key FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_api_key;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_api_key TO CURRENT_USER USING (true) WITH CHECK (true);
 
@@ -187,7 +190,6 @@ CREATE INDEX IF NOT EXISTS tb_refresh_token_subject_idx ON fraiseql.tb_refresh_t
 ALTER TABLE fraiseql.tb_refresh_token ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_refresh_token FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_refresh_token FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_refresh_token FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_refresh_token;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_refresh_token TO CURRENT_USER USING (true) WITH CHECK (true);
 
@@ -204,7 +206,6 @@ CREATE INDEX IF NOT EXISTS tb_revoked_token_exp_idx ON fraiseql.tb_revoked_token
 ALTER TABLE fraiseql.tb_revoked_token ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_revoked_token FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_revoked_token FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_revoked_token FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_revoked_token;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_revoked_token TO CURRENT_USER USING (true) WITH CHECK (true);
 
@@ -218,7 +219,6 @@ CREATE TABLE IF NOT EXISTS fraiseql.tb_revoked_subject (
 ALTER TABLE fraiseql.tb_revoked_subject ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_revoked_subject FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_revoked_subject FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_revoked_subject FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_revoked_subject;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_revoked_subject TO CURRENT_USER USING (true) WITH CHECK (true);
 
@@ -234,7 +234,6 @@ CREATE TABLE IF NOT EXISTS fraiseql.tb_login_attempt (
 ALTER TABLE fraiseql.tb_login_attempt ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_login_attempt FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_login_attempt FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_login_attempt FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_login_attempt;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_login_attempt TO CURRENT_USER USING (true) WITH CHECK (true);
 
@@ -255,10 +254,10 @@ CREATE INDEX IF NOT EXISTS tb_oauth_identity_email_idx ON fraiseql.tb_oauth_iden
 ALTER TABLE fraiseql.tb_oauth_identity ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fraiseql.tb_oauth_identity FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON fraiseql.tb_oauth_identity FROM PUBLIC;
-REVOKE ALL ON fraiseql.tb_oauth_identity FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 DROP POLICY IF EXISTS fqlauth_owner ON fraiseql.tb_oauth_identity;
 CREATE POLICY fqlauth_owner ON fraiseql.tb_oauth_identity TO CURRENT_USER USING (true) WITH CHECK (true);
 
+-- fraiseql:object {"kind":"setup","name":"setup:auth.functions"}
 -- Scopes from any representation to_jsonb() gives of the scopes column: a JSON array (text[] or jsonb), or
 -- a space-separated string (text). Distinct, sorted, no empty or NULL scope.
 CREATE OR REPLACE FUNCTION fraiseql.scopes_from_json(raw jsonb)
@@ -1015,3 +1014,11 @@ GRANT EXECUTE ON FUNCTION fraiseql.fn_revoke_all(text) TO fraiseql_authenticated
 REVOKE ALL ON FUNCTION fraiseql.fn_revoke_api_key(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fraiseql.fn_revoke_api_key(uuid) FROM fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
 GRANT EXECUTE ON FUNCTION fraiseql.fn_revoke_api_key(uuid) TO fraiseql_authenticated;
+
+-- The credential tables: nothing for PUBLIC, the API roles or the authenticator.
+REVOKE ALL ON fraiseql.tb_api_key FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON fraiseql.tb_refresh_token FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON fraiseql.tb_revoked_token FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON fraiseql.tb_revoked_subject FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON fraiseql.tb_login_attempt FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+REVOKE ALL ON fraiseql.tb_oauth_identity FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_user"}
 -- User (schema.py:25)
 CREATE OR REPLACE VIEW public.v_user
 WITH (security_invoker = true) AS
@@ -22,6 +23,7 @@ SELECT
 FROM public.tb_user AS t;
 REVOKE ALL ON public.v_user FROM PUBLIC;
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_comment"}
 -- Comment (schema.py:45)
 CREATE OR REPLACE VIEW public.v_comment
 WITH (security_invoker = true) AS
@@ -40,6 +42,7 @@ SELECT
 FROM public.tb_comment AS t;
 REVOKE ALL ON public.v_comment FROM PUBLIC;
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_post"}
 -- Post (schema.py:67)
 CREATE OR REPLACE VIEW public.v_post
 WITH (security_invoker = true) AS

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_comment"}
 -- Comment (schema.py:45): row-level security on public.tb_comment
 ALTER TABLE public.tb_comment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_comment FORCE ROW LEVEL SECURITY;
@@ -39,6 +40,7 @@ GRANT DELETE ON public.tb_comment TO fraiseql_authenticated;
 REVOKE ALL ON public.v_comment FROM PUBLIC;
 GRANT SELECT ON public.v_comment TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_post"}
 -- Post (schema.py:67): row-level security on public.tb_post
 ALTER TABLE public.tb_post ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_post FORCE ROW LEVEL SECURITY;
@@ -79,6 +81,7 @@ GRANT DELETE ON public.tb_post TO fraiseql_authenticated;
 REVOKE ALL ON public.v_post FROM PUBLIC;
 GRANT SELECT ON public.v_post TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_user"}
 -- User (schema.py:25): row-level security on public.tb_user
 ALTER TABLE public.tb_user ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_user FORCE ROW LEVEL SECURITY;

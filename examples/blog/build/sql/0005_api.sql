@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"user_sources","name":"user_sources:api"}
 -- Relations of the schema's own that queries read. An API object reads its source as the caller, so the
 -- caller needs SELECT on it; before anything is granted, each must be a view that runs as its caller
 -- (security_invoker) or a table with row-level security enabled and forced, or nothing in this file applies.
@@ -47,6 +48,7 @@ END
 $do$;
 GRANT SELECT ON public.v_report TO fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.me"}
 -- query me (schema.py:174)
 CREATE OR REPLACE VIEW api.me
 WITH (security_invoker = true) AS
@@ -56,6 +58,7 @@ WHERE (id = (SELECT fraiseql.current_user_id()::uuid));
 REVOKE ALL ON api.me FROM PUBLIC;
 GRANT SELECT ON api.me TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.my_posts"}
 -- query myPosts (schema.py:188)
 CREATE OR REPLACE VIEW api.my_posts
 WITH (security_invoker = true) AS
@@ -66,6 +69,7 @@ WHERE (SELECT fraiseql.require_authenticated())
 REVOKE ALL ON api.my_posts FROM PUBLIC;
 GRANT SELECT ON api.my_posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.posts"}
 -- query posts (schema.py:181)
 CREATE OR REPLACE VIEW api.posts
 WITH (security_invoker = true) AS
@@ -75,6 +79,7 @@ WHERE (SELECT fraiseql.require_authenticated());
 REVOKE ALL ON api.posts FROM PUBLIC;
 GRANT SELECT ON api.posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.reports"}
 -- query reports (schema.py:196)
 CREATE OR REPLACE VIEW api.reports
 WITH (security_invoker = true) AS
@@ -85,6 +90,7 @@ WHERE (SELECT fraiseql.require_authenticated())
 REVOKE ALL ON api.reports FROM PUBLIC;
 GRANT SELECT ON api.reports TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"mutation","name":"mutation:api.create_post(jsonb)"}
 -- mutation createPost (schema.py:262): checks, then public.fn_create_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
@@ -114,6 +120,7 @@ GRANT EXECUTE ON FUNCTION api.create_post(jsonb) TO fraiseql_anonymous, fraiseql
 REVOKE ALL ON FUNCTION public.fn_create_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_create_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"mutation","name":"mutation:api.delete_post(jsonb)"}
 -- mutation deletePost (schema.py:270): checks, then public.fn_delete_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
@@ -143,6 +150,7 @@ GRANT EXECUTE ON FUNCTION api.delete_post(jsonb) TO fraiseql_anonymous, fraiseql
 REVOKE ALL ON FUNCTION public.fn_delete_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_delete_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"mutation","name":"mutation:api.ingest_data(jsonb)"}
 -- mutation ingestData (schema.py:278): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
 DO $do$
 BEGIN

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"view","name":"view:app.v_customer_card"}
 -- Customer (schema.py:38)
 CREATE OR REPLACE VIEW app.v_customer_card
 WITH (security_invoker = true) AS
@@ -20,6 +21,7 @@ SELECT
 FROM app.tb_customer AS t;
 REVOKE ALL ON app.v_customer_card FROM PUBLIC;
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_order_line"}
 -- OrderLine (schema.py:45)
 CREATE OR REPLACE VIEW public.v_order_line
 WITH (security_invoker = true) AS
@@ -36,6 +38,7 @@ SELECT
 FROM public.tb_order_line AS t;
 REVOKE ALL ON public.v_order_line FROM PUBLIC;
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_order"}
 -- Order (schema.py:24)
 CREATE OR REPLACE VIEW public.v_order
 WITH (security_invoker = true) AS

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"rls","name":"rls:app.tb_customer"}
 -- Customer (schema.py:38): row-level security on app.tb_customer
 ALTER TABLE app.tb_customer ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.tb_customer FORCE ROW LEVEL SECURITY;
@@ -30,6 +31,7 @@ GRANT SELECT (external_id, id, name) ON app.tb_customer TO fraiseql_anonymous, f
 REVOKE ALL ON app.v_customer_card FROM PUBLIC;
 GRANT SELECT ON app.v_customer_card TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_order"}
 -- Order (schema.py:24): row-level security on public.tb_order
 ALTER TABLE public.tb_order ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_order FORCE ROW LEVEL SECURITY;
@@ -55,6 +57,7 @@ GRANT SELECT (customer_id, date, id, legacy_code, meta, note, queue_position, st
 REVOKE ALL ON public.v_order FROM PUBLIC;
 GRANT SELECT ON public.v_order TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_order_line"}
 -- OrderLine (schema.py:45): row-level security on public.tb_order_line
 ALTER TABLE public.tb_order_line ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_order_line FORCE ROW LEVEL SECURITY;

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.\"order\""}
 -- query order (schema.py:66)
 CREATE OR REPLACE VIEW api."order"
 WITH (security_invoker = true) AS
@@ -13,6 +14,7 @@ FROM public.v_order AS s;
 REVOKE ALL ON api."order" FROM PUBLIC;
 GRANT SELECT ON api."order" TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_function","name":"api_function:api.orders(text)"}
 -- query orders (schema.py:61): its row_filter takes arguments, so it is a function
 CREATE OR REPLACE FUNCTION api.orders(text)
 RETURNS SETOF public.v_order
@@ -30,6 +32,7 @@ $fn$;
 REVOKE ALL ON FUNCTION api.orders(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.orders(text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"mutation","name":"mutation:api.ship_order(jsonb)"}
 -- mutation shipIt (schema.py:71): checks, then app.fn_ship_order(caller id, arguments as jsonb)
 DO $do$
 BEGIN

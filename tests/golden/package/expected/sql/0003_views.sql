@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"view","name":"view:library.v_book"}
 -- Book (app/types.py:13)
 CREATE OR REPLACE VIEW library.v_book
 WITH (security_invoker = true) AS
@@ -19,6 +20,7 @@ SELECT
 FROM library.tb_book AS t;
 REVOKE ALL ON library.v_book FROM PUBLIC;
 
+-- fraiseql:object {"kind":"view","name":"view:library.v_author"}
 -- Author (app/types.py:6)
 CREATE OR REPLACE VIEW library.v_author
 WITH (security_invoker = true) AS

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"rls","name":"rls:library.tb_author"}
 -- Author (app/types.py:6): row-level security on library.tb_author
 ALTER TABLE library.tb_author ENABLE ROW LEVEL SECURITY;
 ALTER TABLE library.tb_author FORCE ROW LEVEL SECURITY;
@@ -30,6 +31,7 @@ GRANT SELECT (id, name) ON library.tb_author TO fraiseql_anonymous, fraiseql_aut
 REVOKE ALL ON library.v_author FROM PUBLIC;
 GRANT SELECT ON library.v_author TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"rls","name":"rls:library.tb_book"}
 -- Book (app/types.py:13): row-level security on library.tb_book
 ALTER TABLE library.tb_book ENABLE ROW LEVEL SECURITY;
 ALTER TABLE library.tb_book FORCE ROW LEVEL SECURITY;

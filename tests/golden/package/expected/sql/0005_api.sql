@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.authors"}
 -- query authors (app/queries.py:7)
 CREATE OR REPLACE VIEW api.authors
 WITH (security_invoker = true) AS
@@ -13,6 +14,7 @@ FROM library.v_author AS s;
 REVOKE ALL ON api.authors FROM PUBLIC;
 GRANT SELECT ON api.authors TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_function","name":"api_function:api.books(text, uuid, uuid)"}
 -- query books (app/queries.py:11): its row_filter takes arguments, so it is a function
 CREATE OR REPLACE FUNCTION api.books(text, uuid, uuid)
 RETURNS SETOF library.v_book

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"view","name":"view:public.v_wide"}
 -- Wide (schema.py:6)
 CREATE OR REPLACE VIEW public.v_wide
 WITH (security_invoker = true) AS

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"rls","name":"rls:public.tb_wide"}
 -- Wide (schema.py:6): row-level security on public.tb_wide
 ALTER TABLE public.tb_wide ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tb_wide FORCE ROW LEVEL SECURITY;

@@ -5,6 +5,7 @@
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.wides"}
 -- query wides (schema.py:72)
 CREATE OR REPLACE VIEW api.wides
 WITH (security_invoker = true) AS
