@@ -1,7 +1,7 @@
 """Row-level security overhead of the generated SQL, measured as the runtime runs it.
 
 Creates a throwaway database ``fqlbench_<hex>`` on the server given by ``--database-url``, applies
-``examples/blog/db/schema.sql`` and then every file of ``examples/blog/build/sql/`` in name order (whatever
+``examples/blog/db/migrations/*.sql`` and then every file of ``examples/blog/build/sql/`` in name order (whatever
 the build holds when it runs), loads ``--rows`` posts over 1,000 users, and times pairs of statements:
 
 * with RLS: as the runtime runs a request, in a transaction with ``SET LOCAL ROLE fraiseql_authenticated``
@@ -153,8 +153,8 @@ def throwaway_database(admin_url: str, keep: bool) -> Iterator[str]:
 
 
 def apply_schema(conn: psycopg.Connection[Any]) -> list[str]:
-    """schema.sql, then every generated file in name order (whatever the build holds right now)."""
-    files = [BLOG / "db" / "schema.sql", *sorted((BLOG / "build" / "sql").glob("*.sql"))]
+    """The example's own migrations, then every generated file in name order (whatever the build holds now)."""
+    files = [*sorted((BLOG / "db" / "migrations").glob("*.sql")), *sorted((BLOG / "build" / "sql").glob("*.sql"))]
     for path in files:
         conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     conn.commit()

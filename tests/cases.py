@@ -21,7 +21,7 @@ def cases() -> list[Case]:
     found = []
     for example in sorted((REPO / "examples").iterdir()):
         if (example / "fraiseql.toml").exists():
-            ddl = example / "db" / "schema.sql"
+            ddl = example / "db" / "migrations" / "0001_base.sql"
             found.append(
                 Case(f"examples/{example.name}", example, example / "build", ddl if ddl.exists() else None)
             )

@@ -190,7 +190,7 @@ def my_posts(limit: int = 20) -> list["Post"]:
     pass
 
 
-# v_report (db/schema.sql) is a security_invoker view: tb_user's and tb_post's policies decide its rows.
+# v_report (db/migrations/0001_base.sql) is a security_invoker view: tb_user's and tb_post's policies decide its rows.
 @fraiseql.query(sql_source="v_report")  # fraiseql: ignore[FQL234]
 @api_key_required
 def reports(limit: int = 100) -> list["Report"]:

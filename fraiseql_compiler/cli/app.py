@@ -268,6 +268,41 @@ def query(
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 
+@app.command()
+@click.argument("path", required=False, type=PATH)
+@click.option("--database", envvar="DATABASE_URL", default="", help="The database ($DATABASE_URL), as its owner.")
+@click.option("--out", "-o", type=PATH, help="The build directory (default: build/ next to fraiseql.toml).")
+@click.option("--dry-run", is_flag=True, help="Print the SQL it would run; change nothing.")
+@click.option("--check", is_flag=True, help="Exit 1 if anything is pending or drifted (a CI gate); change nothing.")
+@click.option("--status", is_flag=True, help="Show applied, pending and drifted objects; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--repair", is_flag=True, help="Re-create objects changed by hand from the build.")
+@click.option("--allow", multiple=True, help="Consent to a hazard (comma-separated; see docs/migrate.md).")
+@click.option("--build", "rebuild", is_flag=True, help="Run `fraiseql build` first.")
+@click.option("--lock-timeout", type=float, help="Seconds to wait for another migrate (default: [migrate] wait).")
+def migrate(
+    path: Path | None,
+    database: str,
+    out: Path | None,
+    dry_run: bool,
+    check: bool,
+    status: bool,
+    as_json: bool,
+    repair: bool,
+    allow: tuple[str, ...],
+    rebuild: bool,
+    lock_timeout: float | None,
+) -> None:
+    """Apply the build (and db/migrations/) to PostgreSQL: one transaction, a plan first.
+
+    PATH is the project (default: the current directory's fraiseql.toml)."""
+    from fraiseql_compiler.cli.migrate_cmd import run
+
+    code = run(path, database, out, dry_run, check, status, as_json, repair, allow, rebuild, lock_timeout)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
 def main() -> None:
     """The console script. A command is a short-lived process, so three costs are skipped: the cyclic
     garbage collector (a build allocates hundreds of thousands of long-lived objects and almost no cycles),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, StrictInt, ValidationError, ValidationInfo, model_validator
 
 from fraiseql_compiler.config.auth import AuthSection
-from fraiseql_compiler.config.base import PlainStr, Section, problem
+from fraiseql_compiler.config.base import PlainStr, RelPath, Section, problem
 from fraiseql_compiler.config.database import DatabaseSection, RolesSection
 from fraiseql_compiler.config.security import SecuritySection
 from fraiseql_compiler.config.server import ServerSection
@@ -29,10 +29,21 @@ class BuildSection(Section):
     out: PlainStr = "build"
 
 
+class MigrateSection(Section):
+    """``fraiseql migrate``: your own migrations folder (applied once each, in order, before the generated
+    objects) and how long it waits."""
+
+    migrations: RelPath = "db/migrations"
+    wait_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 60  # for another migrate (--lock-timeout)
+    lock_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=600)] = 5  # a statement waiting for a table lock
+    statement_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 300
+
+
 class Config(Section):
     project: ProjectSection = ProjectSection()
     schema_: SchemaSection = Field(SchemaSection(), alias="schema")
     build: BuildSection = BuildSection()
+    migrate: MigrateSection = MigrateSection()
     database: DatabaseSection = DatabaseSection()
     auth: AuthSection = AuthSection()
     security: SecuritySection = SecuritySection()

@@ -137,6 +137,15 @@ CODES: dict[str, Code] = _codes(
     Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),
     Code("FQL303", "ineffective-suppression", "Suppression comment that has no effect", "warning"),
     # 9xx: internal
+    Code("FQL400", "build-not-applicable", "The build cannot be applied as it is"),
+    Code("FQL401", "migrate-no-database", "No database to migrate"),
+    Code("FQL402", "migration-history-conflict", "An applied migration was edited, removed or reordered"),
+    Code("FQL403", "drift", "An object was changed by hand since migrate made it"),
+    Code("FQL404", "hazard", "The plan needs consent for a hazard"),
+    Code("FQL405", "roles-cannot-be-created", "Roles are missing and cannot be created"),
+    Code("FQL406", "credential-tables-owner", "The credential tables belong to another role"),
+    Code("FQL407", "statement-failed", "A statement failed; nothing was applied"),
+    Code("FQL408", "lock-wait", "Waited too long for a lock"),
     Code("FQL900", "internal-error", "Internal error"),
 )
 

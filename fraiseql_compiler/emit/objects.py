@@ -35,6 +35,8 @@ class SqlObject:
     sql: str  # the block, as the file holds it (no trailing newline)
     drop: str | None = None  # how to remove it (None: setup and versioned steps are never removed)
     depends_on: tuple[str, ...] = ()  # names of objects of the build it needs
+    # rls: policy name → what it allows ("SELECT TO role USING (…)"), for migrate's hazard checks
+    details: dict[str, str] | None = None
 
     @property
     def hash(self) -> str:
@@ -45,7 +47,11 @@ class SqlObject:
 
 
 def object_hash(sql: str) -> str:
-    return "sha256:" + hashlib.sha256(sql.encode("utf-8")).hexdigest()
+    """The hash of what an object does: its SQL without whole-line comments, so that a comment that moved
+    (``-- Post (schema.py:67)`` after an edit above it) re-creates nothing. The file's own hash, in the
+    manifest's ``artifacts``, still covers every byte."""
+    meaningful = "\n".join(line for line in sql.split("\n") if not line.lstrip().startswith("--"))
+    return "sha256:" + hashlib.sha256(meaningful.encode("utf-8")).hexdigest()
 
 
 def marker(kind: str, name: str) -> str:

@@ -95,6 +95,15 @@ def render_table_security(table: TableAccess, schema: Schema, facts: Facts) -> s
     )
 
 
+def _allows(p: RenderedPolicy) -> str:
+    out = f"{p.command} TO {p.role}"
+    if p.using:
+        out += f" USING ({p.using})"
+    if p.check:
+        out += f" WITH CHECK ({p.check})"
+    return out
+
+
 def drop_table_security(table: TableAccess, roles: str) -> str:
     """Undo a table's block when no type maps it any more: its generated policies and the API roles'
     privileges go; row-level security stays on (turning it off would be a hazard), so nobody sees a row."""
@@ -117,6 +126,7 @@ def emit_policies(schema: Schema, facts: Facts) -> list[SqlObject]:
             render_table_security(table, schema, facts).strip("\n"),
             drop=drop_table_security(table, facts.settings.roles.api_idents),
             depends_on=tuple(f"view:{facts.views[name].relation}" for name in table.types if name in facts.views),
+            details=dict(sorted((p.name.strip('"'), _allows(p)) for p in _policies(table, facts))),
         )
         for table in facts.tables.values()
     ]

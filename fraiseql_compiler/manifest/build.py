@@ -251,7 +251,13 @@ def build_manifest(
         ],
         objects=[
             m.SqlObjectEntry(
-                depends_on=list(o.depends_on), drop=o.drop, file=path, hash=o.hash, kind=o.kind, name=o.name
+                depends_on=list(o.depends_on),
+                details=o.details,
+                drop=o.drop,
+                file=path,
+                hash=o.hash,
+                kind=o.kind,
+                name=o.name,
             )
             for path, o in objects
         ],

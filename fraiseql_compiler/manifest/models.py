@@ -438,6 +438,7 @@ class SqlObjectEntry(Model):
     block of ``file`` whose text hashes to ``hash``."""
 
     depends_on: list[str]
+    details: dict[str, str] | None  # rls: policy name → what it allows (migrate's hazard checks)
     drop: str | None  # how to remove it when it leaves the build (None: setup and versioned steps)
     file: str
     hash: str

@@ -69,7 +69,8 @@ def build_blog(
             fh.write("\n" + toml_extra)
     artifacts = {a.path: a.content for a in emit(analyze(resolve_project(project)))}
     admin = psycopg.connect(pg_url, autocommit=True)
-    admin.execute((project / "db" / "schema.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
+    for migration in sorted((project / "db" / "migrations").glob("*.sql")):  # the user's own, in order
+        admin.execute(migration.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for path in sorted(p for p in artifacts if p.startswith("sql/")):
         admin.execute(artifacts[path])  # type: ignore[arg-type]
     url = psycopg.conninfo.make_conninfo(pg_url, user="fraiseql_authenticator")

@@ -30,7 +30,7 @@ from fraiseql_compiler.settings import Settings
 Conn = psycopg.Connection[Any]
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOG_DDL = (ROOT / "examples/blog/db/schema.sql").read_text(encoding="utf-8")
+BLOG_DDL = (ROOT / "examples/blog/db/migrations/0001_base.sql").read_text(encoding="utf-8")
 SUB_A = "00000000-0000-0000-0000-00000000000a"  # alice@example.com, scopes read:posts write:posts
 SUB_B = "00000000-0000-0000-0000-00000000000b"  # bob@example.com, scopes read:posts
 PASSWORD = "correct horse battery staple"

@@ -94,7 +94,8 @@ def blog(tmp_path: Path, pg_url: str) -> Any:
     example = REPO / "examples" / "blog"
     files = {
         "schema.py": (example / "schema.py").read_text(encoding="utf-8") + PROBE_SCHEMA,
-        "db/schema.sql": (example / "db" / "schema.sql").read_text(encoding="utf-8") + PROBE_SQL,
+        "db/migrations/0001_base.sql": (example / "db" / "migrations" / "0001_base.sql").read_text(encoding="utf-8")
+        + PROBE_SQL,
     }
     db = build_blog(tmp_path, pg_url, files=files)
     yield db
@@ -349,11 +350,11 @@ class Doc:
 @fraiseql.query(sql_source="v_doc", row_filter="meta = {arg:meta}")
 def docs_with(meta: JSON) -> list[Doc]: ...
 '''
-    ddl = (REPO / "examples" / "blog" / "db" / "schema.sql").read_text(encoding="utf-8") + (
+    ddl = (REPO / "examples" / "blog" / "db" / "migrations" / "0001_base.sql").read_text(encoding="utf-8") + (
         "\nCREATE TABLE public.tb_doc (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), meta jsonb NOT NULL);"
         "\nINSERT INTO public.tb_doc (meta) VALUES ('{\"a\": 1}'), ('{\"a\": 2}');\n"
     )
-    blog = build_blog(tmp_path, pg_url, files={"schema.py": schema, "db/schema.sql": ddl})
+    blog = build_blog(tmp_path, pg_url, files={"schema.py": schema, "db/migrations/0001_base.sql": ddl})
     try:
         found = blog.run("docsWith", meta={"a": 1})
         assert [d["meta"] for d in found] == [{"a": 1}], found

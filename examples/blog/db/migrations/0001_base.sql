@@ -1,4 +1,5 @@
--- Base tables of the blog example. Apply before the generated SQL (build/sql/*.sql).
+-- Base tables of the blog example: a migration of your own, which `fraiseql migrate` applies once, before
+-- the generated objects (build/sql/*.sql). Once applied, never edit it: add 0002_….sql.
 CREATE EXTENSION IF NOT EXISTS pgcrypto;  -- bcrypt for the demo passwords below (fn_login uses it too)
 CREATE TABLE IF NOT EXISTS public.tb_user (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,0 +1,144 @@
+"""What ``fraiseql migrate`` applies: the committed build, verified, and the user's own migrations folder.
+
+The build is applied as reviewed: every file must hash to what the manifest records, and every object block
+(cut at its marker) to the object's hash. A tampered or stale build is refused with how to rebuild it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fraiseql_compiler.emit.objects import object_hash, split_blocks
+from fraiseql_compiler.manifest import MANIFEST_FILE as MANIFEST
+from fraiseql_compiler.migrate.errors import refused
+
+_USER_FILE = re.compile(r"^(\d+)[_-].+\.sql$")
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One object of the build."""
+
+    kind: str
+    name: str
+    sql: str
+    hash: str
+    drop: str | None
+    depends_on: tuple[str, ...]
+    file: str  # relative to the build directory
+    line: int  # of the block's first line in the file
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UserMigration:
+    """A file of the user's migrations folder: applied once, in order, before the generated objects."""
+
+    name: str  # the file name
+    sql: str
+    checksum: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Build:
+    objects: tuple[Desired, ...]
+    user: tuple[UserMigration, ...]
+    compiler_version: str
+    manifest_hash: str
+    roles: dict[str, str]  # role key → name
+    default_schema: str
+    directory: Path
+
+
+def checksum(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise refused("FQL400", f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def load_build(directory: Path, migrations: Path | None) -> Build:
+    """The build in ``directory`` (its manifest and SQL files), checked file by file and object by object."""
+    manifest_path = directory / MANIFEST
+    if not manifest_path.exists():
+        raise refused(
+            "FQL400",
+            f"no build in {directory}: {MANIFEST} is missing",
+            "run `fraiseql build` first (or `fraiseql migrate --build`)",
+        )
+    data = json.loads(_read(manifest_path))
+    stale = "rebuild it with `fraiseql build` and commit the result (or run `fraiseql migrate --build`)"
+    blocks: dict[str, dict[str, tuple[str, int]]] = {}
+    for path, expected in sorted(data.get("artifacts", {}).items()):
+        if not path.endswith(".sql"):
+            continue
+        text = _read(directory / path)
+        if checksum(text) != expected:
+            raise refused("FQL400", f"{path} differs from what the manifest records (edited, or a stale build)", stale)
+        blocks[path] = {name: (sql, line) for _, name, sql, line in split_blocks(text)}
+    objects = []
+    for entry in data.get("objects", []):
+        sql, line = blocks.get(entry["file"], {}).get(entry["name"], (None, 0))
+        if sql is None or object_hash(sql) != entry["hash"]:
+            raise refused("FQL400", f"{entry['file']}: the object {entry['name']} does not match the manifest", stale)
+        objects.append(
+            Desired(
+                kind=entry["kind"],
+                name=entry["name"],
+                sql=sql,
+                hash=entry["hash"],
+                drop=entry.get("drop"),
+                depends_on=tuple(entry.get("depends_on", ())),
+                file=entry["file"],
+                line=line,
+                details=entry.get("details"),
+            )
+        )
+    config = data["config"]
+    roles = data["database"]["roles"]
+    return Build(
+        objects=tuple(objects),
+        user=user_migrations(migrations) if migrations is not None else (),
+        compiler_version=data["compiler"]["version"],
+        manifest_hash=data["content_hash"],
+        roles=dict(roles),
+        default_schema=config["database"]["schema"],
+        directory=directory,
+    )
+
+
+def user_migrations(folder: Path) -> tuple[UserMigration, ...]:
+    """The ``NNNN_name.sql`` files of ``folder``, by number (two files with one number are refused)."""
+    if not folder.is_dir():
+        return ()
+    found: dict[int, UserMigration] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix != ".sql":
+            continue
+        match = _USER_FILE.match(path.name)
+        if match is None:
+            raise refused(
+                "FQL400",
+                f"{path}: a migration file is named NNNN_description.sql (e.g. 0001_base_tables.sql)",
+                "rename it: the number orders the migrations",
+            )
+        number = int(match.group(1))
+        if number in found:
+            raise refused(
+                "FQL402",
+                f"{found[number].name} and {path.name} have the same number {number}",
+                "two branches each added a migration: renumber one of them",
+            )
+        text = _read(path)
+        found[number] = UserMigration(path.name, text, checksum(text), path)
+    return tuple(found[n] for n in sorted(found))
