@@ -23,6 +23,33 @@ _VERBS = {
 }
 
 
+def _build_out(root: Path) -> str:
+    """``[build] out`` of the project's fraiseql.toml. Everything else migrate needs comes from the build's
+    manifest (what was reviewed), so the configuration is not validated here, only read: a file that does not
+    parse gets the full configuration loader's diagnostic."""
+    import tomllib
+
+    config_file = root / "fraiseql.toml"
+    if not config_file.exists():
+        return "build"
+    try:
+        out = tomllib.loads(config_file.read_text(encoding="utf-8")).get("build", {}).get("out", "build")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError, OSError):
+        out = None
+    if not isinstance(out, str):
+        from fraiseql_compiler.config import load_config
+
+        return load_config(config_file).build.out
+    return out
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return path.resolve().relative_to(cwd.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
 def _where(action: Any) -> str:
     return f"{action.file}:{action.line}" if action.file else ""
 
@@ -80,21 +107,17 @@ def run(
     from fraiseql_compiler.diagnostics import FraiseQLError, diag
     from fraiseql_compiler.migrate import Options, apply, inspect, load_build
     from fraiseql_compiler.migrate.plan import HAZARDS
-    from fraiseql_compiler.project import display_path
 
     cwd = Path.cwd()
 
     def setup() -> tuple[Any, Any, Options]:
-        from fraiseql_compiler import api
-        from fraiseql_compiler.config import CONFIG_FILE, load_config
-
         root = (cwd / path).resolve() if path is not None else cwd
         if root.is_file():
             root = root.parent
-        config_file = root / CONFIG_FILE
-        config = load_config(config_file if config_file.exists() else None)
-        build_dir = (cwd / out).resolve() if out is not None else (root / config.build.out).resolve()
+        build_dir = (cwd / out).resolve() if out is not None else (root / _build_out(root)).resolve()
         if rebuild:
+            from fraiseql_compiler import api
+
             api.build(root, out=build_dir, cwd=cwd)
         if not database:
             raise FraiseQLError([diag("FQL401", "no database: pass --database URL or set DATABASE_URL", hint=None)])
@@ -103,19 +126,19 @@ def run(
             raise FraiseQLError(
                 [diag("FQL404", f"unknown hazard {', '.join(unknown)}", hint="hazards: " + ", ".join(HAZARDS))]
             )
-        settings = config.migrate
+        build = load_build(build_dir, root)
+        settings = build.settings
         options = Options(
             repair=repair,
             allow=frozenset(h for item in allow for h in item.split(",") if h),
             wait_seconds=float(lock_timeout if lock_timeout is not None else settings.wait_seconds),
-            lock_timeout_seconds=float(settings.lock_timeout_seconds),
-            statement_timeout_seconds=float(settings.statement_timeout_seconds),
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+            statement_timeout_seconds=settings.statement_timeout_seconds,
         )
-        build = load_build(build_dir, root / settings.migrations)
         return build, build_dir, options
 
     build, build_dir, options = guarded(cwd, setup, outcome="nothing was applied")
-    where = display_path(build_dir, cwd)
+    where = _display(build_dir, cwd)
     plan = guarded(cwd, lambda: inspect(database, build, repair), outcome="nothing was applied")
 
     if status:
@@ -173,7 +196,9 @@ def run(
         finish()
     elapsed = time.monotonic() - started
     if as_json:
-        click.echo(json.dumps(_as_json(outcome.plan, outcome.applied), indent=2))
+        report = _as_json(outcome.plan, outcome.applied)
+        report["healed"] = sorted({a.name for a, _ in outcome.healed if a.action != "drop"})
+        click.echo(json.dumps(report, indent=2))
     elif not outcome.applied:
         click.echo("nothing left to apply: another migrate applied it meanwhile")
     else:
@@ -183,6 +208,11 @@ def run(
             else ""
         )
         click.echo(f"applied {len(outcome.applied)} step(s) in {elapsed:.2f} s{waited}")
+    if outcome.healed and not as_json:
+        names = sorted({a.name for a, _ in outcome.healed if a.action != "drop"})
+        click.echo(
+            f"re-created {len(names)} object(s) that your migrations changed, from the build: {', '.join(names)}"
+        )
     return EXIT_OK
 
 

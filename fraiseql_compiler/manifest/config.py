@@ -131,6 +131,12 @@ def runtime_config(config: Config, oauth_callback: bool = False) -> m.RuntimeCon
             ),
             schema_=database.schema_,
         ),
+        migrate=m.MigrateConfig(
+            lock_timeout_seconds=config.migrate.lock_timeout_seconds,
+            migrations=config.migrate.migrations,
+            statement_timeout_seconds=config.migrate.statement_timeout_seconds,
+            wait_seconds=config.migrate.wait_seconds,
+        ),
         project=m.ProjectConfig(name=config.project.name),
         security=m.SecurityConfig(
             api_keys=m.ApiKeysConfig(

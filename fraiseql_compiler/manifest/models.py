@@ -108,6 +108,15 @@ class ProjectConfig(Model):
     name: str | None
 
 
+class MigrateConfig(Model):
+    """[migrate]: read by ``fraiseql migrate`` from the manifest (so it needs no schema, no config models)."""
+
+    lock_timeout_seconds: int
+    migrations: str  # relative to fraiseql.toml
+    statement_timeout_seconds: int
+    wait_seconds: int
+
+
 class RoleRule(Model):
     claim: str
     db_role: str | None
@@ -215,6 +224,7 @@ class RuntimeConfig(Model):
 
     auth: AuthConfig
     database: DatabaseConfig
+    migrate: MigrateConfig
     project: ProjectConfig
     security: SecurityConfig
     server: ServerConfig

@@ -18,13 +18,13 @@ _FUNCTION = re.compile(r"CREATE (?:OR REPLACE )?FUNCTION\s+([^\s(]+)\s*\(", re.I
 _VIEW = re.compile(r"CREATE (?:OR REPLACE )?VIEW\s+([^\s(]+)", re.I)
 _TABLE = re.compile(r"ALTER TABLE\s+([^\s]+)\s+ENABLE ROW LEVEL SECURITY", re.I)
 
-FINGERPRINTS = """
-WITH t(obj, what, ident) AS (
-         SELECT * FROM ROWS FROM (
-             pg_catalog.unnest(%(objs)s::text[]), pg_catalog.unnest(%(whats)s::text[]),
-             pg_catalog.unnest(%(idents)s::text[])
-         )
-     ),
+_GIVEN = """
+SELECT * FROM ROWS FROM (
+    pg_catalog.unnest(%(objs)s::text[]), pg_catalog.unnest(%(whats)s::text[]), pg_catalog.unnest(%(idents)s::text[])
+) AS d(obj, what, ident)
+"""
+# The fingerprint of every (obj, what, ident) of t: what_ident's catalog entries, hashed per obj.
+_FINGERPRINT_CTES = """
      r(oid) AS (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ANY(%(roles)s::text[]) UNION ALL SELECT 0),
      n AS (
          SELECT t.*, pg_catalog.parse_ident(t.ident) AS parts FROM t
@@ -65,11 +65,51 @@ WITH t(obj, what, ident) AS (
                  FROM pg_catalog.pg_class AS c WHERE c.oid = pg_catalog.to_regclass(n.ident))
          END, 'missing') AS text
          FROM n
+     ),
+     fps AS (
+         SELECT fp.obj, pg_catalog.md5(pg_catalog.string_agg(fp.text, E'\\n' ORDER BY fp.text)) AS md5,
+                pg_catalog.bool_or(fp.text NOT LIKE '%%: missing') AS found
+         FROM fp GROUP BY fp.obj
      )
-SELECT fp.obj, pg_catalog.md5(pg_catalog.string_agg(fp.text, E'\\n' ORDER BY fp.text)),
-       pg_catalog.bool_or(fp.text NOT LIKE '%%: missing')
-FROM fp GROUP BY fp.obj
 """
+
+FINGERPRINTS = "WITH t(obj, what, ident) AS (" + _GIVEN + ")," + _FINGERPRINT_CTES + "SELECT obj, md5, found FROM fps"
+# The same, stored in the history's objects in the same statement (nothing travels back and forth).
+STORE_FINGERPRINTS = (
+    "WITH t(obj, what, ident) AS ("
+    + _GIVEN
+    + "),"
+    + _FINGERPRINT_CTES
+    + "UPDATE fraiseql.tb_schema_object AS s SET fingerprint = fps.md5 FROM fps WHERE s.name = fps.obj"
+)
+
+# Everything --check needs, in one round trip: the history, the managed objects, and the fingerprints of the
+# recorded objects (from their stored targets) and of the build's objects that are not recorded (given).
+STATE = (
+    """
+WITH rec AS (
+         SELECT name, kind, hash, fingerprint, depends_on, drop_sql, details, targets FROM fraiseql.tb_schema_object
+     ),
+     t(obj, what, ident) AS (
+         SELECT rec.name, pg_catalog.split_part(x.t, ':', 1), pg_catalog.substr(x.t, pg_catalog.strpos(x.t, ':') + 1)
+         FROM rec, pg_catalog.unnest(rec.targets) AS x(t)
+         UNION ALL
+         SELECT g.obj, g.what, g.ident FROM ("""
+    + _GIVEN
+    + """) AS g WHERE g.obj NOT IN (SELECT name FROM rec)
+     ),"""
+    + _FINGERPRINT_CTES
+    + """
+SELECT 'step', m.id, m.kind, m.name, m.checksum, m.chain, NULL::text[], NULL::text, NULL::jsonb, NULL::text[],
+       NULL::text, NULL::boolean
+FROM fraiseql.tb_migration AS m WHERE m.kind IN ('user', 'versioned')
+UNION ALL
+SELECT 'object', 0, kind, name, hash, fingerprint, depends_on, drop_sql, details, targets, NULL, NULL FROM rec
+UNION ALL
+SELECT 'print', 0, NULL, obj, NULL, NULL, NULL, NULL, NULL, NULL, md5, found FROM fps
+ORDER BY 1, 2, 4
+"""
+)
 
 
 def target_list(sql: str) -> list[str]:
@@ -80,11 +120,7 @@ def target_list(sql: str) -> list[str]:
     return sorted(found)
 
 
-def fingerprints(
-    conn: Any, objects: Iterable[tuple[str, Sequence[str]]], roles: Sequence[str]
-) -> dict[str, tuple[str, bool]]:
-    """object name → (fingerprint of what it made, whether any of it exists), for objects that make
-    something the catalog shows."""
+def _params(objects: Iterable[tuple[str, Sequence[str]]], roles: Sequence[str]) -> dict[str, Any]:
     objs, whats, idents = [], [], []
     for name, targets in objects:
         for target in targets:
@@ -92,7 +128,27 @@ def fingerprints(
             objs.append(name)
             whats.append(what)
             idents.append(ident)
-    if not objs:
+    return {"objs": objs, "whats": whats, "idents": idents, "roles": list(roles)}
+
+
+def state(conn: Any, desired: Iterable[tuple[str, Sequence[str]]], roles: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of :data:`STATE` (raises psycopg's UndefinedTable where migrate never ran)."""
+    return list(conn.execute(STATE, _params(desired, roles)).fetchall())
+
+
+def store_fingerprints(conn: Any, objects: Iterable[tuple[str, Sequence[str]]], roles: Sequence[str]) -> None:
+    """Record the fingerprint of what ``objects`` made (right after making them)."""
+    params = _params(objects, roles)
+    if params["objs"]:
+        conn.execute(STORE_FINGERPRINTS, params)
+
+
+def fingerprints(
+    conn: Any, objects: Iterable[tuple[str, Sequence[str]]], roles: Sequence[str]
+) -> dict[str, tuple[str, bool]]:
+    """object name → (fingerprint of what it made, whether any of it exists), for objects that make
+    something the catalog shows."""
+    params = _params(objects, roles)
+    if not params["objs"]:
         return {}
-    params = {"objs": objs, "whats": whats, "idents": idents, "roles": list(roles)}
     return {name: (fp, bool(there)) for name, fp, there in conn.execute(FINGERPRINTS, params).fetchall()}

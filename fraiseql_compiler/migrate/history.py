@@ -89,17 +89,22 @@ def chain(previous: str | None, checksum: str) -> str:
     return "sha256:" + hashlib.sha256(f"{previous or ''}|{checksum}".encode()).hexdigest()
 
 
+def parse(rows: Any) -> History:
+    """The history from the ``step`` and ``object`` rows of :data:`READ` (or of ``catalog.STATE``)."""
+    steps, objects = [], {}
+    for what, _, kind, name, checksum, extra, depends, drop, details, targets, *_ in rows:
+        if what == "step":
+            steps.append(Step(kind, name, checksum, extra))
+        elif what == "object":
+            objects[name] = Recorded(
+                kind, name, checksum, extra, tuple(depends or ()), drop, details, tuple(targets or ())
+            )
+    return History(tuple(steps), objects)
+
+
 def read(conn: Any) -> History:
     """The history; empty when migrate never ran here (the tables do not exist yet)."""
     exists = conn.execute("SELECT pg_catalog.to_regclass('fraiseql.tb_schema_object') IS NOT NULL").fetchone()[0]
     if not exists:
         return History((), {})
-    steps, objects = [], {}
-    for what, _, kind, name, checksum, extra, depends, drop, details, targets in conn.execute(READ).fetchall():
-        if what == "step":
-            steps.append(Step(kind, name, checksum, extra))
-        else:
-            objects[name] = Recorded(
-                kind, name, checksum, extra, tuple(depends or ()), drop, details, tuple(targets or ())
-            )
-    return History(tuple(steps), objects)
+    return parse(conn.execute(READ).fetchall())

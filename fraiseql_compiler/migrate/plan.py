@@ -92,7 +92,7 @@ def _check_steps(applied: list[tuple[str, str, str | None]], wanted: list[tuple[
     return len(applied)
 
 
-def _closure(start: Iterable[str], graph: Mapping[str, tuple[str, ...]]) -> set[str]:
+def closure(start: Iterable[str], graph: Mapping[str, tuple[str, ...]]) -> set[str]:
     """``start`` and everything depending on it, transitively (``graph``: name → what it depends on)."""
     dependents: dict[str, set[str]] = {}
     for name, needs in graph.items():
@@ -107,22 +107,29 @@ def _closure(start: Iterable[str], graph: Mapping[str, tuple[str, ...]]) -> set[
     return out
 
 
-def _drop_order(names: set[str], graph: Mapping[str, tuple[str, ...]]) -> list[str]:
+def drop_order(names: set[str], graph: Mapping[str, tuple[str, ...]]) -> list[str]:
     """``names`` with dependents before what they depend on (ties by name, for a stable plan)."""
+    dependents: dict[str, list[str]] = {}
+    for other in sorted(names):
+        for need in graph.get(other, ()):
+            dependents.setdefault(need, []).append(other)
     done: list[str] = []
     seen: set[str] = set()
-
-    def visit(name: str) -> None:  # post-order on dependents
-        if name in seen:
-            return
-        seen.add(name)
-        for other in sorted(names):
-            if name in graph.get(other, ()):
-                visit(other)
-        done.append(name)
-
-    for name in sorted(names):
-        visit(name)
+    for root in sorted(names):  # post-order on dependents, without recursion (chains run thousands deep)
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(dependents.get(root, ())))]
+        while stack:
+            name, rest = stack[-1]
+            for other in rest:
+                if other not in seen:
+                    seen.add(other)
+                    stack.append((other, iter(dependents.get(other, ()))))
+                    break
+            else:
+                stack.pop()
+                done.append(name)
     return done
 
 
@@ -185,11 +192,11 @@ def plan(
     changed = {n for n, o in desired.items() if n in recorded and recorded[n].hash != o.hash}
     adopted = {n for n, o in desired.items() if n not in recorded and n in exists and o.kind in REPEATABLE}
     seeds = removed | {n for n in changed | repaired | adopted if desired[n].kind in REPEATABLE}
-    to_drop = {n for n in _closure(seeds, graph) if n in recorded or n in adopted or n in exists}
+    to_drop = {n for n in closure(seeds, graph) if n in recorded or n in adopted or n in exists}
     to_drop = {n for n in to_drop if (recorded[n].kind if n in recorded else desired[n].kind) in REPEATABLE}
 
     actions: list[Action] = []
-    for name in _drop_order(to_drop, graph):
+    for name in drop_order(to_drop, graph):
         rec = recorded.get(name)
         sql = rec.drop if rec is not None else desired[name].drop
         if sql:

@@ -18,6 +18,10 @@ from fraiseql_compiler.manifest import MANIFEST_FILE as MANIFEST
 from fraiseql_compiler.migrate.errors import refused
 
 _USER_FILE = re.compile(r"^(\d+)[_-].+\.sql$")
+_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_TRANSACTION_CONTROL = re.compile(
+    r"(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION|PREPARE\s+TRANSACTION|COMMIT\s+PREPARED)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ class UserMigration:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """[migrate] of fraiseql.toml, as the build recorded it (the manifest's ``config.migrate``)."""
+
+    migrations: str = "db/migrations"
+    wait_seconds: float = 60.0
+    lock_timeout_seconds: float = 5.0
+    statement_timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class Build:
     objects: tuple[Desired, ...]
     user: tuple[UserMigration, ...]
@@ -54,6 +68,7 @@ class Build:
     roles: dict[str, str]  # role key → name
     default_schema: str
     directory: Path
+    settings: Settings = Settings()
 
 
 def checksum(text: str) -> str:
@@ -67,8 +82,10 @@ def _read(path: Path) -> str:
         raise refused("FQL400", f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
 
 
-def load_build(directory: Path, migrations: Path | None) -> Build:
-    """The build in ``directory`` (its manifest and SQL files), checked file by file and object by object."""
+def load_build(directory: Path, root: Path | None) -> Build:
+    """The build in ``directory`` (its manifest and SQL files), checked file by file and object by object, with
+    the user migrations of the project in ``root`` (the folder [migrate] migrations names; none without
+    ``root``)."""
     manifest_path = directory / MANIFEST
     if not manifest_path.exists():
         raise refused(
@@ -106,14 +123,22 @@ def load_build(directory: Path, migrations: Path | None) -> Build:
         )
     config = data["config"]
     roles = data["database"]["roles"]
+    recorded = config.get("migrate") or {}
+    settings = Settings(
+        migrations=str(recorded.get("migrations", Settings.migrations)),
+        wait_seconds=float(recorded.get("wait_seconds", Settings.wait_seconds)),
+        lock_timeout_seconds=float(recorded.get("lock_timeout_seconds", Settings.lock_timeout_seconds)),
+        statement_timeout_seconds=float(recorded.get("statement_timeout_seconds", Settings.statement_timeout_seconds)),
+    )
     return Build(
         objects=tuple(objects),
-        user=user_migrations(migrations) if migrations is not None else (),
+        user=user_migrations(root / settings.migrations) if root is not None else (),
         compiler_version=data["compiler"]["version"],
         manifest_hash=data["content_hash"],
         roles=dict(roles),
         default_schema=config["database"]["schema"],
         directory=directory,
+        settings=settings,
     )
 
 
@@ -140,5 +165,23 @@ def user_migrations(folder: Path) -> tuple[UserMigration, ...]:
                 "two branches each added a migration: renumber one of them",
             )
         text = _read(path)
+        _no_transaction_control(path, text)
         found[number] = UserMigration(path.name, text, checksum(text), path)
     return tuple(found[n] for n in sorted(found))
+
+
+def _no_transaction_control(path: Path, text: str) -> None:
+    """Migrate runs everything in one transaction: a COMMIT of yours would end it half-way."""
+    from fraiseql_compiler.migrate.statements import split
+
+    for statement, line in split(text):
+        body = statement[_COMMENTS.match(statement).end() :]  # type: ignore[union-attr]
+        if _TRANSACTION_CONTROL.match(body):
+            word = body.split(None, 1)[0].rstrip(";").upper()
+            raise refused(
+                "FQL400",
+                f"{path}:{line + 1}: {word}: fraiseql migrate runs your migrations and the build in one "
+                "transaction, which a migration may not begin or end",
+                "remove the transaction control (everything is atomic already); a statement that cannot run in a "
+                "transaction (CREATE INDEX CONCURRENTLY) belongs outside migrate",
+            )

@@ -164,7 +164,7 @@ def test_normalized_defaults_keep_env_references() -> None:
     assert jwt["audience"] == [{"env": "JWT_AUDIENCE"}]
     assert (jwt["secret_env"], jwt["private_key_env"], jwt["jwks"]) == ("JWT_SECRET", None, None)
     assert data["security"]["pkce"] is None
-    assert set(data) == {"project", "database", "auth", "security", "server"}
+    assert set(data) == {"project", "database", "auth", "migrate", "security", "server"}
     assert json.loads(json.dumps(data)) == data
 
 
