@@ -279,6 +279,21 @@ def test_a_change_that_may_widen_access_needs_consent(project: Path, pg_url: str
     assert migrate(project, pg_url, "--check").exit_code == 0
 
 
+def test_turning_row_level_security_off_needs_consent_and_the_build_still_wins(project: Path, pg_url: str) -> None:
+    assert migrate(project, pg_url).exit_code == 0
+    (project / "db" / "migrations" / "0002_open.sql").write_text(
+        "ALTER TABLE public.tb_post DISABLE ROW LEVEL SECURITY;\n", encoding="utf-8"
+    )
+    refused = migrate(project, pg_url)
+    assert refused.exit_code == 2 and "[disable-rls]" in refused.output and "--allow disable-rls" in refused.output
+    allowed = migrate(project, pg_url, "--allow", "disable-rls")
+    assert allowed.exit_code == 0, allowed.output
+    # tb_post backs a type with access rules: its row-level security is the build's, re-created in the same run
+    assert "rls:public.tb_post" in allowed.output and "that your migrations changed" in allowed.output
+    assert scalar(pg_url, "SELECT relrowsecurity FROM pg_class WHERE oid = 'public.tb_post'::regclass") is True
+    assert migrate(project, pg_url, "--check").exit_code == 0
+
+
 def test_dropping_data_needs_consent(project: Path, pg_url: str) -> None:
     assert migrate(project, pg_url).exit_code == 0
     (project / "db" / "migrations" / "0002_cleanup.sql").write_text(
