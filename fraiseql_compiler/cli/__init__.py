@@ -1,6 +1,6 @@
 """The ``fraiseql`` command: thin click commands over ``fraiseql_compiler.api``.
 
-Heavy modules (jinja2, sqlglot, psycopg, pydantic, rich) are imported inside the commands so ``--help`` is fast.
+Heavy modules (jinja2, psycopg, pydantic, rich) are imported inside the commands so ``--help`` is fast.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The commands are click commands (typer's own foundation): typer builds a pydantic adapter per parameter
 and renders help with rich, which cost ~200 ms of imports on every ``--help``. Heavy modules (jinja2,
-sqlglot, psycopg, pydantic, rich) are imported inside the commands, so ``--help`` stays fast.
+psycopg, pydantic, rich) are imported inside the commands, so ``--help`` stays fast.
 """
 
 from __future__ import annotations

@@ -399,8 +399,7 @@ class Builder:
         return tuple(policies)
 
     def _parse(self, text: str, context: str) -> Predicate:
-        """Schemas repeat the same predicates (author_id = {current_user_id}): each text is parsed once.
-        (The predicate module loads sqlglot, ~50 ms: imported here, only schemas with predicates pay.)"""
+        """Schemas repeat the same predicates (author_id = {current_user_id}): each text is parsed once."""
         from fraiseql_compiler.sql.predicate import parse_predicate
 
         key = (text, context)

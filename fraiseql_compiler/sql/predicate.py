@@ -1,18 +1,21 @@
 """Parsing and checking of user-written predicates (`row_filter`, RLS policies).
 
 This module is the SQL-injection boundary of fraiseql-compiler. User text goes
-through three independent gates, and is never pasted into the output:
+through three gates, and is never pasted into the output:
 
 1. our own scanner, which knows exactly which characters and words may occur
    (strings, placeholders, lowercase columns, a few keywords and operators) and
    rejects everything else with a precise offset;
-2. sqlglot (PostgreSQL dialect), which only ever sees a *sanitized* token
-   stream: every column, literal, placeholder and function name is replaced by
-   an opaque sentinel `__fql_t<N>`, so it decides structure and nothing else;
-3. an allow-list conversion of the sqlglot tree into our own node classes
-   (`predicate_render`), followed by a conservation check that every token of
-   the input is accounted for exactly once in the tree, so a lenient parser can
-   never silently drop part of a filter.
+2. our own recursive-descent parser over those tokens, which knows only the
+   predicate grammar (with PostgreSQL's precedence) and builds our node classes
+   (`predicate_render`) directly: a construct outside it cannot be represented;
+3. a conservation check that every token of the input is accounted for exactly
+   once in the tree, so a parser bug can never silently drop part of a filter.
+
+The test suite holds the parser to PostgreSQL's own (pglast): whatever is
+accepted must mean, to PostgreSQL, exactly what is rendered. (Until 2026-12 the
+structure came from sqlglot over a sanitized token stream; importing it cost
+~100 ms of every build and lint, for a grammar of a dozen productions.)
 
 SQL is then rendered from our own nodes by `predicate_render.Renderer`.
 
@@ -29,7 +32,6 @@ Decisions:
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import keyword
 import re
@@ -38,10 +40,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
 
 from fraiseql_compiler.sql.predicate_render import (
     VALUE_TYPES,
@@ -77,8 +75,8 @@ ALLOWED_FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
     {"coalesce": (1, 100), "length": (1, 1), "lower": (1, 1), "now": (0, 0), "trim": (1, 1), "upper": (1, 1)}
 )
 MAX_LENGTH = 4000
-# sqlglot's recursive descent takes ~21 frames per parenthesis level (~10 per NOT): 32 levels stay well
-# inside Python's default recursion limit of 1000, which the compiler never changes (it is process-wide).
+# The parser takes ~10 frames per parenthesis level (1 per NOT): 32 levels stay well inside Python's default
+# recursion limit of 1000, which the compiler never changes (it is process-wide).
 MAX_DEPTH = 32
 SYNTAX, BAD_PLACEHOLDER = "FQL209", "FQL210"
 
@@ -96,7 +94,6 @@ _DOLLAR_RE = re.compile(r"\$(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*\$|\$)")
 # NUL cannot be stored in text; bidi controls make a literal read differently
 # from what it is ("Trojan Source"); lone surrogates cannot be encoded.
 _BAD_IN_STRING = re.compile("[\x00\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_SENTINEL_RE = re.compile(r"__fql_t([0-9]+)\Z")
 _PH_NAME_RE = {
     "jwt": re.compile(r"[A-Za-z0-9_.:/#-]+\Z"),
     "arg": re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z"),
@@ -152,14 +149,6 @@ _VALUE_KEYWORDS = frozenset(
         "localtimestamp",
     }
 )
-_COMPARE_NODES: dict[type[exp.Expression], str] = {
-    exp.EQ: "=",
-    exp.NEQ: "<>",
-    exp.LT: "<",
-    exp.LTE: "<=",
-    exp.GT: ">",
-    exp.GTE: ">=",
-}
 
 
 class PredicateError(Exception):
@@ -196,7 +185,7 @@ def parse_predicate(text: str, *, allowed: frozenset[str] = DEFAULT_ALLOWED, con
             len(text) - MAX_LENGTH,
         )
     toks = _Scanner(text, allowed, context).scan()
-    tree = _Converter(text, toks, context).convert()
+    tree = _Parser(text, toks, context).convert()
     return Predicate(
         source=text,
         columns=tuple(t.value for t in toks if t.kind == "col"),
@@ -269,9 +258,9 @@ class _Scanner:
         prev = self.toks[-1].kind if self.toks else None
         if kind == "kw" and value == "IS" and prev == "kw" and self.toks[-1].value == "NOT":
             start = self.toks[-1].offset
-            # sqlglot reads `x NOT IS NULL` as `x IS NOT NULL`; PostgreSQL rejects it, so do we.
+            # `x NOT IS NULL` is not SQL (PostgreSQL rejects it): say so rather than guess IS NOT.
             raise self.err("NOT IS is not valid SQL", start, offset + len(tok_text) - start, "write IS NOT")
-        if (kind == "," and prev in ("(", ",")) or (kind == ")" and prev == ","):  # sqlglot would drop it
+        if (kind == "," and prev in ("(", ",")) or (kind == ")" and prev == ","):  # an empty item: not SQL
             where = offset if kind == "," else self.toks[-1].offset
             raise self.err("unexpected ','", where, 1)
         if kind == "(":
@@ -469,89 +458,74 @@ class _Scanner:
         return self.err(f"'{c}' is not allowed in a {{ctx}}", i, 1)
 
 
-class _Converter:
-    """Allow-list conversion of sqlglot's tree over the sanitized text into our nodes."""
+_NEGATABLE = (IsTest, InList, Like, Between)
+
+
+class _Parser:
+    """Recursive descent over the scanner's tokens, with PostgreSQL's precedence (lowest first): OR, AND,
+    NOT, IS, comparison (non-associative), then IN / LIKE / ILIKE / BETWEEN (non-associative). It builds our
+    nodes directly and knows no other construct, so anything outside the grammar is an error at the token
+    where it starts; a conservation check then proves that every token was consumed exactly once.
+
+    Each production returns ``(node, bare)``: ``bare`` is true for a test built by IS / IN / LIKE / BETWEEN
+    right there (not parenthesised, not already under a NOT), which a NOT in front folds into (``NOT x IS
+    NULL`` is ``x IS NOT NULL``), as PostgreSQL reads it."""
 
     def __init__(self, text: str, toks: list[_Tok], context: str) -> None:
         self.text, self.toks, self.ctx = text, toks, context
-        self.used: Counter[str] = Counter()  # tokens the tree accounts for, see `convert`
-        self.implied_parens = 0  # `a = b IS NULL`: sqlglot adds the parentheses PostgreSQL implies
-        self.seen: set[int] = set()
+        self.pos = 0
+        self.seen: set[int] = set()  # atoms (literals, placeholders, columns, functions) in the tree
+        self.used: Counter[str] = Counter()  # keywords, operators and punctuation in the tree
 
     def err(self, message: str, offset: int, length: int, hint: str | None = None) -> PredicateError:
         return PredicateError(SYNTAX, message, offset, length, hint)
 
     def convert(self) -> Node:
-        parts = [
-            f"__fql_t{n}" if t.kind in ("str", "num", "ph", "col", "fn") else t.value for n, t in enumerate(self.toks)
-        ]
-        starts = [0]
-        for part in parts[:-1]:
-            starts.append(starts[-1] + len(part) + 1)
-        try:
-            tree = sqlglot.parse_one(" ".join(parts), read="postgres")
-        except ParseError as e:
-            raise self.parse_error(e, starts) from None
-        except RecursionError:  # only from a caller already deep in its own stack: MAX_DEPTH fits the default
-            raise self.err(f"the {self.ctx} is nested too deeply", 0, len(self.text)) from None
-        except SqlglotError:
-            raise self.err(f"could not parse the {self.ctx}", 0, len(self.text)) from None
-        if not isinstance(tree, exp.Expression):
-            raise self.err(f"could not parse the {self.ctx}", 0, len(self.text))
-        result = self.cond(tree)
-        # Conservation: every token must be accounted for by exactly one node,
-        # so nothing the user wrote was silently dropped by the parser.
+        result = self.cond(*self.disjunction())
+        if self.pos < len(self.toks):
+            tok = self.toks[self.pos]
+            raise self.err(
+                f'unexpected "{tok.text}"', tok.offset, len(tok.text), f"a {self.ctx} must be a single expression"
+            )
         atoms = {n for n, t in enumerate(self.toks) if t.kind in ("str", "num", "ph", "col", "fn")}
-        expected = Counter(t.value for t in self.toks if t.kind in ("kw", "op", "(", ","))
-        extra_parens = self.used.pop("(", 0) - expected.pop("(", 0)
-        if self.seen != atoms or self.used != expected or not 0 <= extra_parens <= self.implied_parens:
+        expected = Counter(t.value for t in self.toks if t.kind in ("kw", "op", "(", ")", ","))
+        if self.seen != atoms or self.used != expected:
             raise self.err(f"could not parse the {self.ctx} unambiguously", 0, len(self.text))
         return result
 
-    def parse_error(self, e: ParseError, starts: list[int]) -> PredicateError:
-        info = e.errors[0] if e.errors else {}
-        highlight, col = info.get("highlight") or "", info.get("col")
-        if not highlight or not isinstance(col, int):
-            return self.err(f"could not parse the {self.ctx}", 0, len(self.text))
-        tok = self.toks[max(0, bisect.bisect_right(starts, col - len(highlight)) - 1)]
-        if str(info.get("description", "")).startswith("Required keyword"):
-            return self.err(f'incomplete expression after "{tok.text}"', tok.offset, len(tok.text))
+    # --- tokens ---------------------------------------------------------------------------------------------
+
+    def peek(self, kind: str, value: str | None = None, ahead: int = 0) -> bool:
+        i = self.pos + ahead
+        if i >= len(self.toks):
+            return False
+        tok = self.toks[i]
+        return tok.kind == kind and (value is None or tok.value == value)
+
+    def take(self, kind: str, value: str | None = None) -> _Tok:
+        if not self.peek(kind, value):
+            raise self.unexpected()
+        tok = self.toks[self.pos]
+        self.pos += 1
+        if kind in ("kw", "op", "(", ")", ","):
+            self.used[tok.value] += 1
+        return tok
+
+    def unexpected(self) -> PredicateError:
+        if self.pos >= len(self.toks):
+            last = self.toks[-1]
+            return self.err(f'incomplete expression after "{last.text}"', last.offset, len(last.text))
+        tok = self.toks[self.pos]
         return self.err(f'unexpected "{tok.text}"', tok.offset, len(tok.text))
 
-    def span(self, node: exp.Expression) -> tuple[int, int]:
-        """Best-effort (offset, length) of `node` in the original text, from the sentinels under it."""
-        found = [
-            int(m.group(1))
-            for n in node.walk()
-            if isinstance(n, exp.Identifier | exp.Anonymous)
-            if (m := _SENTINEL_RE.match(str(n.this))) and int(m.group(1)) < len(self.toks)
-        ]
-        if not found:
-            return 0, len(self.text)
-        lo, hi = min(found), max(found)
-        depth = sum({"(": 1, ")": -1}.get(t.kind, 0) for t in self.toks[lo : hi + 1])
-        while depth > 0 and hi + 1 < len(self.toks):  # include the ')' closing a call or an IN list
-            hi += 1
-            depth += {"(": 1, ")": -1}.get(self.toks[hi].kind, 0)
-        while depth < 0 and lo > 0:  # and the '(' opening a parenthesised operand
-            lo -= 1
-            depth += {"(": 1, ")": -1}.get(self.toks[lo].kind, 0)
-        start, last = self.toks[lo].offset, self.toks[hi]
+    def span(self, first: int) -> tuple[int, int]:
+        """(offset, length) of the tokens from index ``first`` to the last one consumed."""
+        start, last = self.toks[first].offset, self.toks[max(first, self.pos - 1)]
         return start, last.offset + len(last.text) - start
 
-    def atom(self, name: object, kinds: tuple[str, ...]) -> _Tok:
-        m = _SENTINEL_RE.match(str(name))
-        if not m or int(m.group(1)) >= len(self.toks) or self.toks[int(m.group(1))].kind not in kinds:
-            raise self.err(f"could not parse the {self.ctx}", 0, len(self.text))
-        self.seen.add(int(m.group(1)))
-        return self.toks[int(m.group(1))]
+    # --- checks on what a production returned ---------------------------------------------------------------
 
-    def only(self, node: exp.Expression, *keys: str) -> None:
-        if any(v not in (None, False, []) for k, v in node.args.items() if k not in keys):
-            raise self.err(f"unsupported construct in a {self.ctx}", *self.span(node))
-
-    def cond(self, node: exp.Expression) -> Node:
-        result = self.node(node)
+    def cond(self, result: Node, bare: bool = False, first: int = 0) -> Node:
         boolish = (
             isinstance(result, ColumnRef)
             or (isinstance(result, Literal) and result.kind == "bool")
@@ -559,111 +533,158 @@ class _Converter:
             or (isinstance(result, Func) and result.name == "coalesce")
         )
         if isinstance(result, VALUE_TYPES) and not boolish:
-            raise self.err("expected a boolean condition here", *self.span(node), "compare the value, e.g. `x = ...`")
+            raise self.err("expected a boolean condition here", *self.span(first), "compare the value, e.g. `x = ...`")
         return result
 
-    def value(self, node: exp.Expression) -> Value:
-        result = self.node(node)
+    def value(self, result: Node, first: int) -> Value:
         if not isinstance(result, VALUE_TYPES):
-            raise self.err("expected a value (column, literal, placeholder or function call) here", *self.span(node))
+            raise self.err("expected a value (column, literal, placeholder or function call) here", *self.span(first))
         return result
 
-    def node(self, node: exp.Expression) -> Node:
-        if isinstance(node, exp.Paren):
-            self.only(node, "this")
-            self.used["("] += 1
-            return self.node(node.this)
-        if isinstance(node, exp.And | exp.Or):
-            cls, stack = type(node), [node]
-            items: list[Node] = []
-            while stack:  # flatten iteratively: long AND chains must not hit the recursion limit
-                n = stack.pop()
-                if type(n) is cls:
-                    self.only(n, "this", "expression")
-                    self.used[n.key.upper()] += 1
-                    stack += [n.expression, n.this]
-                else:
-                    items.append(self.cond(n))
-            return BoolOp(node.key.upper(), tuple(items))
-        if isinstance(node, exp.Not):
-            self.only(node, "this")
-            self.used["NOT"] += 1
-            inner = self.cond(node.this)
-            # `NOT x IS NULL` is `x IS NOT NULL`, `NOT x IN (...)` is `x NOT IN (...)`, etc.
-            negatable = isinstance(node.this, exp.Is | exp.In | exp.Like | exp.ILike | exp.Between)
-            if negatable and isinstance(inner, IsTest | InList | Like | Between):
-                return dataclasses.replace(inner, negated=not inner.negated)
-            return Not(inner)
-        if type(node) in _COMPARE_NODES:
-            self.only(node, "this", "expression")
-            op = _COMPARE_NODES[type(node)]
-            self.used[op] += 1
-            return Compare(op, self.value(node.this), self.value(node.expression))
-        if isinstance(node, exp.Is):
-            self.only(node, "this", "expression", "negate")
-            test = node.expression
-            if not isinstance(test, exp.Null | exp.Boolean):
-                raise self.err("IS must be followed by NULL, TRUE or FALSE", *self.span(node))
-            word = "NULL" if isinstance(test, exp.Null) else "TRUE" if test.this else "FALSE"
-            self.implied_parens += isinstance(node.this, exp.Paren)
-            self.used.update(["IS", word] + ["NOT"] * bool(node.args.get("negate")))
-            return IsTest(self.node(node.this), word, bool(node.args.get("negate")))
-        if isinstance(node, exp.In):
-            self.only(node, "this", "expressions")
-            self.used.update(["IN", "("] + [","] * (len(node.expressions) - 1))
-            members = tuple(self.value(i) for i in node.expressions)
-            if not members:
-                raise self.err("IN needs a non-empty list", *self.span(node))
-            for item, raw in zip(members, node.expressions, strict=True):
+    # --- productions, lowest precedence first ---------------------------------------------------------------
+
+    def disjunction(self) -> tuple[Node, bool, int]:
+        return self.chain("OR", self.conjunction)
+
+    def conjunction(self) -> tuple[Node, bool, int]:
+        return self.chain("AND", self.negation)
+
+    def chain(self, op: str, operand: Any) -> tuple[Node, bool, int]:
+        first = self.pos
+        node, bare, at = operand()
+        if not self.peek("kw", op):
+            return node, bare, first
+        items = [self.cond(node, bare, at)]
+        while self.peek("kw", op):  # a flat chain: `a AND b AND c` is one node (parentheses nest)
+            self.take("kw", op)
+            node, bare, at = operand()
+            items.append(self.cond(node, bare, at))
+        return BoolOp(op, tuple(items)), False, first
+
+    def negation(self) -> tuple[Node, bool, int]:
+        first = self.pos
+        if not self.peek("kw", "NOT"):
+            return self.test()
+        self.take("kw", "NOT")
+        node, bare, at = self.negation()
+        inner = self.cond(node, bare, at)
+        if bare and isinstance(inner, _NEGATABLE):
+            return dataclasses.replace(inner, negated=not inner.negated), False, first
+        return Not(inner), False, first
+
+    def test(self) -> tuple[Node, bool, int]:
+        """``x IS [NOT] NULL|TRUE|FALSE``, left-associative (``a = b IS NULL`` is ``(a = b) IS NULL``)."""
+        first = self.pos
+        node, bare, _ = self.comparison()
+        while self.peek("kw", "IS"):
+            self.take("kw", "IS")
+            negated = self.peek("kw", "NOT")
+            if negated:
+                self.take("kw", "NOT")
+            if not any(self.peek("kw", word) for word in ("NULL", "TRUE", "FALSE")):
+                if self.pos < len(self.toks):
+                    raise self.err("IS must be followed by NULL, TRUE or FALSE", *self.span(first))
+                raise self.unexpected()
+            word = self.take("kw").value
+            node, bare = IsTest(node, word, negated), True
+        return node, bare, first
+
+    def comparison(self) -> tuple[Node, bool, int]:
+        first = self.pos
+        node, bare, _ = self.membership()
+        if not self.peek("op"):
+            return node, bare, first
+        op = self.take("op").value
+        left = self.value(node, first)
+        at = self.pos
+        right, _, _ = self.membership()
+        if self.peek("op"):  # `a = b = c`: comparisons do not associate, in PostgreSQL either
+            raise self.err("expected a value (column, literal, placeholder or function call) here", *self.span(first))
+        return Compare(op, left, self.value(right, at)), False, first
+
+    def membership(self) -> tuple[Node, bool, int]:
+        """``x [NOT] IN (…)``, ``x [NOT] LIKE|ILIKE p``, ``x [NOT] BETWEEN a AND b``: non-associative."""
+        first = self.pos
+        node = self.primary()
+        negated = self.peek("kw", "NOT") and any(
+            self.peek("kw", word, 1) for word in ("IN", "LIKE", "ILIKE", "BETWEEN")
+        )
+        if negated:
+            self.take("kw", "NOT")
+        if self.peek("kw", "IN"):
+            self.take("kw", "IN")
+            operand = self.value(node, first)
+            self.take("(")
+            if self.peek(")"):
+                raise self.err("IN needs a non-empty list", *self.span(first))
+            items = []
+            while True:
+                at = self.pos
+                item = self.value(self.primary(), at)
                 if not isinstance(item, Literal | Placeholder):
-                    raise self.err("IN lists may only contain literals and placeholders", *self.span(raw))
-            return InList(self.value(node.this), members, False)
-        if isinstance(node, exp.Like | exp.ILike):
-            self.only(node, "this", "expression", "negate")
-            op = node.key.upper()
-            self.used.update([op] + ["NOT"] * bool(node.args.get("negate")))
-            pattern = self.value(node.expression)
+                    raise self.err("IN lists may only contain literals and placeholders", *self.span(at))
+                items.append(item)
+                if not self.peek(","):
+                    break
+                self.take(",")
+            self.take(")")
+            result: Node = InList(operand, tuple(items), negated)
+        elif self.peek("kw", "LIKE") or self.peek("kw", "ILIKE"):
+            op = self.take("kw").value
+            operand = self.value(node, first)
+            at = self.pos
+            pattern = self.value(self.primary(), at)
             string = isinstance(pattern, Literal) and pattern.kind == "str"
             if not string and not isinstance(pattern, Placeholder):
-                raise self.err(
-                    f"the {op} pattern must be a string literal or a placeholder", *self.span(node.expression)
-                )
-            return Like(self.value(node.this), op, pattern, bool(node.args.get("negate")))
-        if isinstance(node, exp.Between):
-            self.only(node, "this", "low", "high")
-            self.used.update(["BETWEEN", "AND"])
-            low, high = self.value(node.args["low"]), self.value(node.args["high"])
-            return Between(self.value(node.this), low, high, False)
-        return self.leaf(node)
+                raise self.err(f"the {op} pattern must be a string literal or a placeholder", *self.span(at))
+            result = Like(operand, op, pattern, negated)
+        elif self.peek("kw", "BETWEEN"):
+            self.take("kw", "BETWEEN")
+            operand = self.value(node, first)
+            at = self.pos
+            low = self.value(self.primary(), at)
+            self.take("kw", "AND")
+            at = self.pos
+            high = self.value(self.primary(), at)
+            result = Between(operand, low, high, negated)
+        else:
+            return node, False, first
+        if any(self.peek("kw", word) for word in ("IN", "LIKE", "ILIKE", "BETWEEN")) or (
+            self.peek("kw", "NOT") and any(self.peek("kw", w, 1) for w in ("IN", "LIKE", "ILIKE", "BETWEEN"))
+        ):
+            raise self.unexpected()  # `a IN (1) IN (2)`: these do not associate, in PostgreSQL either
+        return result, True, first
 
-    def leaf(self, node: exp.Expression) -> Node:
-        if isinstance(node, exp.Column):
-            self.only(node, "this")
-            if not isinstance(node.this, exp.Identifier) or node.this.quoted:
-                raise self.err(f"could not parse the {self.ctx}", *self.span(node))
-            tok = self.atom(node.this.this, ("str", "num", "ph", "col"))
+    def primary(self) -> Node:
+        if self.pos >= len(self.toks):
+            raise self.unexpected()
+        tok = self.toks[self.pos]
+        if tok.kind == "(":
+            self.take("(")
+            node, _, at = self.disjunction()
+            self.take(")")
+            return node
+        if tok.kind in ("str", "num", "ph", "col"):
+            self.seen.add(self.pos)
+            self.pos += 1
             return Literal(tok.kind, tok.value) if tok.kind in ("str", "num") else tok.value
-        if isinstance(node, exp.Boolean):
-            self.used["TRUE" if node.this else "FALSE"] += 1
-            return Literal("bool", "TRUE" if node.this else "FALSE")
-        if isinstance(node, exp.Null):
-            self.used["NULL"] += 1
-            return Literal("null", "NULL")
-        if isinstance(node, exp.Anonymous):
-            self.only(node, "this", "expressions")
-            tok = self.atom(node.this, ("fn",))
-            self.used.update(["("] + [","] * (len(node.expressions) - 1))
+        if tok.kind == "kw" and tok.value in ("TRUE", "FALSE", "NULL"):
+            self.take("kw")
+            return Literal("null", "NULL") if tok.value == "NULL" else Literal("bool", tok.value)
+        if tok.kind == "fn":
+            self.seen.add(self.pos)
+            self.pos += 1
+            self.take("(")
+            args: list[Value] = []
+            while not self.peek(")"):
+                at = self.pos
+                args.append(self.value(self.disjunction()[0], at))
+                if not self.peek(","):
+                    break
+                self.take(",")
+            self.take(")")
             low, high = ALLOWED_FUNCTIONS[tok.value]
-            if not low <= len(node.expressions) <= high:
-                message = f'wrong number of arguments for function "{tok.text}"'
-                raise self.err(message, tok.offset, len(tok.text))
-            return Func(tok.value, tuple(self.value(a) for a in node.expressions))
-        if isinstance(node, exp.Alias) and isinstance(node.args.get("alias"), exp.Identifier):
-            start, length = self.span(node.args["alias"])
-            raise self.err(
-                f'unexpected "{self.text[start : start + length]}"',
-                start,
-                length,
-                f"a {self.ctx} must be a single expression",
-            )
-        raise self.err(f"unsupported construct in a {self.ctx}", *self.span(node))
+            if not low <= len(args) <= high:
+                raise self.err(f'wrong number of arguments for function "{tok.text}"', tok.offset, len(tok.text))
+            return Func(tok.value, tuple(args))
+        raise self.unexpected()

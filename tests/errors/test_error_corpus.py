@@ -12,7 +12,7 @@ Each case is built from a temporary copy of its folder, so no build/ can ever ap
 The test checks exit code 2, the location, the error count, that nothing was written (no build/, the
 sources byte-for-byte unchanged) and the whole stderr against expected.txt (``pytest --update-goldens``).
 
-Speed: a real subprocess costs ~0.5 s (interpreter, rich, sqlglot, pydantic), ~25 s for the corpus. So every
+Speed: a real subprocess costs ~0.5 s (interpreter, rich, pydantic), ~25 s for the corpus. So every
 case runs in-process through the real click app (``CliRunner``: same command, same error boundary, same
 rich console), and the SUBPROCESS_CASES also run as ``python -m fraiseql_compiler.cli build .`` and must
 match the same golden, which keeps the in-process harness honest.
