@@ -488,6 +488,21 @@ def api_key_required(fn: F | None = None, /) -> Any:
     return _apply_auth("api_key_required", fn, auth, loc)
 
 
+def public(fn: F | None = None, /) -> Any:
+    """Declare that every caller, anonymous ones included, may run this operation, on purpose: ``fraiseql
+    lint`` reports a mutation with no auth decorator (FQL304) unless it says so::
+
+    @fraiseql.mutation
+    @fraiseql.public
+    def subscribe_newsletter(info, email: str) -> bool: ...
+    """
+    loc = caller_location()
+    auth = AuthSpec(public=True, origins=(("public", "", loc),))
+    if fn is None:
+        return lambda f: _apply_auth("public", f, auth, loc)
+    return _apply_auth("public", fn, auth, loc)
+
+
 def requires_scope(*scopes: str) -> Callable[[F], F]:
     """Require every listed scope (``action:resource``)::
 

@@ -25,6 +25,7 @@ class AuthSpec:
     authenticated: bool = False
     scopes: tuple[str, ...] = ()
     api_key: bool = False
+    public: bool = False  # @fraiseql.public: open to every caller, on purpose
     # (decorator, scope or "", location) for error messages; sorted so stacking order never matters
     origins: tuple[tuple[str, str, Location], ...] = ()
 
@@ -33,6 +34,7 @@ class AuthSpec:
             authenticated=self.authenticated or other.authenticated,
             scopes=tuple(sorted(set(self.scopes) | set(other.scopes))),
             api_key=self.api_key or other.api_key,
+            public=self.public or other.public,
             origins=tuple(sorted(set(self.origins) | set(other.origins), key=lambda o: (o[2], o[0], o[1]))),
         )
 

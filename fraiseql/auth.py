@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from fraiseql._decorators import api_key_required, authenticated, requires_scope
+from fraiseql._decorators import api_key_required, authenticated, public, requires_scope
 
-__all__ = ["api_key_required", "authenticated", "requires_scope"]
+__all__ = ["api_key_required", "authenticated", "public", "requires_scope"]

@@ -25,6 +25,7 @@ from fraiseql_compiler.project import Project, resolve_project
 if TYPE_CHECKING:
     from fraiseql_compiler.analysis import Facts
     from fraiseql_compiler.config import Config
+    from fraiseql_compiler.diagnostics.suppress import Suppression
     from fraiseql_compiler.emit import Artifact
     from fraiseql_compiler.ir import Schema
     from fraiseql_compiler.settings import Settings
@@ -41,6 +42,7 @@ class Analysis:
     schema: Schema
     facts: Facts
     diagnostics: tuple[Diagnostic, ...]  # the warnings (errors raise); suppressed ones are left out
+    suppressions: tuple[Suppression, ...] = ()  # the modules' ``# fraiseql: ignore[...]`` comments (for lint)
 
     @property
     def config(self) -> Config:
@@ -117,7 +119,8 @@ def analyze(project: Project) -> Analysis:
     warnings, ineffective = suppress(
         [*project.config.warnings, *(d for d in diagnostics if d.severity == "warning")], suppressions
     )
-    return Analysis(project, schema, facts, tuple(sorted([*warnings, *ineffective], key=Diagnostic.sort_key)))
+    found = tuple(sorted([*warnings, *ineffective], key=Diagnostic.sort_key))
+    return Analysis(project, schema, facts, found, tuple(suppressions))
 
 
 @_without_gc

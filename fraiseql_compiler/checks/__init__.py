@@ -12,6 +12,7 @@ from fraiseql_compiler.checks.names import check_identifiers
 from fraiseql_compiler.checks.operations import (
     check_auth_flows,
     check_id_args,
+    check_public,
     check_query_arguments,
     check_row_filter_columns,
     check_scopes,
@@ -33,6 +34,7 @@ PASSES: tuple[Pass, ...] = (
     check_reserved_schemas,
     check_query_sources,
     check_id_args,
+    check_public,
     check_scopes,
     check_row_filter_columns,
     check_query_arguments,

@@ -55,6 +55,32 @@ def check_id_args(schema: Schema, facts: Facts) -> list[Diagnostic]:
     return out
 
 
+def check_public(schema: Schema, facts: Facts) -> list[Diagnostic]:
+    """@fraiseql.public says every caller may run the operation: a guard on it says the opposite."""
+    out = []
+    for op in schema.operations():
+        guards = [
+            name
+            for name, on in (
+                ("@authenticated", op.auth.authenticated),
+                ("@requires_scope", bool(op.auth.scopes)),
+                ("@api_key_required", op.auth.api_key),
+            )
+            if on
+        ]
+        if op.auth.public and guards:
+            kind = "query" if isinstance(op, Query) else "mutation"
+            out.append(
+                diag(
+                    "FQL238",
+                    f'{kind} "{op.name}" is declared @fraiseql.public and guarded by {", ".join(guards)}',
+                    op.auth.public_span or op.span,
+                    "keep one: @fraiseql.public when every caller may run it, the guards otherwise",
+                )
+            )
+    return out
+
+
 def check_scopes(schema: Schema, facts: Facts) -> list[Diagnostic]:
     out = []
     for op in schema.operations():

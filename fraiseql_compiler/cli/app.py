@@ -303,6 +303,50 @@ def migrate(
         raise click.exceptions.Exit(code)
 
 
+@app.command()
+@click.argument("path", required=False, type=PATH)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True
+)
+@click.option("--fail-level", type=click.Choice(["error", "warning"]), help="Exit 1 at or above it (default: [lint]).")
+@click.option("--select", multiple=True, help="Only these rules (codes, prefixes, squawk[:rule]; comma-separated).")
+@click.option("--extend-select", multiple=True, help="These rules too, e.g. squawk (the SQL rules run only if asked).")
+@click.option("--ignore", multiple=True, help="Not these rules (added to [lint] ignore).")
+@click.option("--database", help="Also check the live catalog of this database (read-only). Never implied.")
+@click.option("--baseline", type=PATH, help="A manifest to compare access with (FQL323).")
+@click.option("--explain", "explain_rule", metavar="RULE", help="Explain a rule and exit.")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit (--format markdown-ish with non-text).")
+def lint(
+    path: Path | None,
+    fmt: str,
+    fail_level: str | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    database: str | None,
+    baseline: Path | None,
+    explain_rule: str | None,
+    list_rules: bool,
+) -> None:
+    """Check the schema, its configuration and its SQL against the lint rules; write nothing.
+
+    Exit 0 clean, 1 findings at or above the fail level, 2 input errors."""
+    from fraiseql_compiler.cli.lint_cmd import run
+
+    code = run(path, fmt, fail_level, select, extend_select, ignore, database, baseline, explain_rule, list_rules)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _register_access() -> None:
+    from fraiseql_compiler.cli.access_cmd import access
+
+    app.add_command(access)
+
+
+_register_access()
+
+
 def main() -> None:
     """The console script. A command is a short-lived process, so three costs are skipped: the cyclic
     garbage collector (a build allocates hundreds of thousands of long-lived objects and almost no cycles),

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, StrictInt, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fraiseql_compiler.config.auth import AuthSection
 from fraiseql_compiler.config.base import PlainStr, RelPath, Section, problem
@@ -39,6 +50,51 @@ class MigrateSection(Section):
     statement_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 300
 
 
+_SELECTOR = re.compile(r"^(FQL\d{1,3}|squawk(:[a-z0-9-]+)?)$")
+
+
+def rule_selector(value: str) -> str:
+    """A lint rule or warning code (``FQL304``, ``FQL220``), a prefix of codes (``FQL3``, ``FQL31``),
+    ``squawk`` (all of squawk's rules) or one squawk rule (``squawk:prefer-robust-stmts``)."""
+    from fraiseql_compiler.diagnostics.registry import CODES
+
+    if not _SELECTOR.match(value):
+        raise problem(
+            f'"{value}" is not a lint rule',
+            hint="write a code (FQL304), a prefix (FQL31), squawk, or squawk:<rule>; `fraiseql lint --list-rules` "
+            "lists them",
+        )
+    if value.startswith("FQL") and not any(c.startswith(value) and CODES[c].suppressible for c in CODES):
+        raise problem(
+            f'no lint rule or warning starts with "{value}"',
+            hint="errors of the build cannot be selected or ignored; `fraiseql lint --list-rules` lists the rules",
+        )
+    return value
+
+
+RuleSelector = Annotated[StrictStr, AfterValidator(rule_selector)]
+Level = Literal["error", "warning"]
+
+
+class LintSection(Section):
+    """``fraiseql lint``: which rules run, how severe each is, and the access changes a reviewer accepted."""
+
+    select: tuple[RuleSelector, ...] = ()  # empty: every rule but the SQL ones (squawk)
+    extend_select: tuple[RuleSelector, ...] = ()  # added to select (or to the default set): ["squawk"]
+    ignore: tuple[RuleSelector, ...] = ()
+    severity: dict[str, Level] = {}  # code → level
+    fail_level: Level = "error"  # exit 1 for findings at or above it
+    baseline: RelPath | None = None  # a manifest to compare access with (FQL323); --baseline overrides it
+    acknowledge: tuple[PlainStr, ...] = ()  # access widenings a reviewer accepted, by the id FQL323 prints
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value:
+            rule_selector(code)
+        return value
+
+
 class Config(Section):
     project: ProjectSection = ProjectSection()
     schema_: SchemaSection = Field(SchemaSection(), alias="schema")
@@ -48,6 +104,7 @@ class Config(Section):
     auth: AuthSection = AuthSection()
     security: SecuritySection = SecuritySection()
     server: ServerSection = ServerSection()
+    lint: LintSection = LintSection()
 
     # Not settings: where the file was found, and the lint findings of loading it.
     _path: Path | None = PrivateAttr(None)

@@ -24,6 +24,7 @@ from fraiseql_compiler.config.base import (
     no_reference,
     problem,
     refused,
+    unique,
     validate_also,
 )
 from fraiseql_compiler.config.envref import EnvStr, static_value
@@ -236,6 +237,15 @@ class SecuritySection(Section):
     # Claims predicates may read although no token source is declared to supply them: passed through, by
     # this exact name, when a token carries one; NULL otherwise.
     optional_claims: tuple[ClaimName, ...] = ()
+    # The scopes the API defines. When listed, `fraiseql lint` reports a scope used in code that is not
+    # (FQL307), and the access matrix has a column for each.
+    scopes: tuple[Scope, ...] = ()
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unique(value, "scope")
+        return value
 
     @field_validator("optional_claims")
     @classmethod

@@ -120,6 +120,7 @@ def _sarif_rule(code: str) -> Json:
         # No public docs site yet, so no helpUri (a placeholder URL would be a broken link in every viewer).
         "help": {"text": f"see {entry.doc}"},
         "defaultConfiguration": {"level": entry.severity},
+        **({"helpUri": entry.external} if entry.external else {}),  # a pass-through rule's own page
     }
 
 

@@ -30,7 +30,7 @@ FAMILY_TITLES: dict[Family, str] = {
     "configuration": "Configuration",
     "command-line input": "Command-line input",
     "validation": "Validation",
-    "lint": "Lint (warnings)",
+    "lint": "Lint",
     "migrate": "Migrate",
     "internal": "Internal",
 }
@@ -42,21 +42,25 @@ class Code:
     name: str
     title: str
     severity: Severity = "error"
+    external: str | None = None  # a pass-through code's documentation (squawk:<rule>), not ours
 
     @property
     def family(self) -> Family:
+        if self.external is not None:
+            return "lint"
         number = int(self.id[3:])
         return next(family for start, family in reversed(FAMILY_RANGES) if number >= start)
 
     @property
     def suppressible(self) -> bool:
-        """Only warnings: an error means the output would be wrong, so it is never silenced."""
-        return self.severity == "warning"
+        """Warnings, and every lint rule (a judgement, which a reviewed comment may overrule); never another
+        error: it means the output would be wrong."""
+        return self.severity == "warning" or self.family == "lint"
 
     @property
     def doc(self) -> str:
         """The page that explains it, relative to the repository (and to the source distribution)."""
-        return f"docs/errors/{self.id}.md"
+        return self.external or f"docs/errors/{self.id}.md"
 
 
 def _codes(*codes: Code) -> dict[str, Code]:
@@ -94,6 +98,7 @@ CODES: dict[str, Code] = _codes(
     Code("FQL163", "invalid-variable", "A --var is not k=v"),
     Code("FQL164", "no-database", "No database to run against"),
     Code("FQL165", "database-unreachable", "Cannot connect to the database"),
+    Code("FQL166", "unknown-lint-rule", "Unknown lint rule"),
     # 2xx: validation of the schema as a whole
     Code("FQL201", "unknown-type", "Unknown type"),
     Code("FQL202", "duplicate-definition", "Two definitions with the same name"),
@@ -132,10 +137,44 @@ CODES: dict[str, Code] = _codes(
     Code("FQL235", "claim-unavailable", "Predicate reads a claim no token carries"),
     Code("FQL236", "unenforced-flow-guard", "Guard decorator on an auth-flow mutation"),
     Code("FQL237", "api-keys-not-accepted", "API-key mutation while the runtime accepts no database keys", "warning"),
+    Code("FQL238", "public-with-guard", "Operation declared public and guarded"),
     # 3xx: lint (warnings)
     Code("FQL301", "provider-issuer-convention", "Provider issuer against its provider's convention", "warning"),
     Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),
     Code("FQL303", "ineffective-suppression", "Suppression comment that has no effect", "warning"),
+    # fraiseql lint: auth coverage
+    Code("FQL304", "mutation-without-auth", "Mutation without an auth decorator or @fraiseql.public"),
+    Code("FQL305", "sensitive-fields-without-auth", "Query returns sensitive-looking fields without authentication"),
+    Code("FQL306", "scope-without-authenticated", "requires_scope without @authenticated", "warning"),
+    Code("FQL307", "undeclared-scope", "Scope not declared in [security] scopes"),
+    Code("FQL308", "api-key-operation-keys-disabled", "api_key_required while API keys are disabled"),
+    # fraiseql lint: row access
+    Code("FQL309", "unconditional-write-rule", "Write rule that admits every row"),
+    Code("FQL310", "fail-open-predicate", "Predicate that admits rows when the identity is missing"),
+    Code("FQL311", "unindexed-filter-column", "Row filter or policy compares a column that has no index", "warning"),
+    Code("FQL312", "unbounded-list-query", "List query without a limit", "warning"),
+    # fraiseql lint: configuration
+    Code("FQL313", "short-jwt-secret", "JWT secret shorter than 32 bytes"),
+    Code("FQL314", "token-audience-unchecked", "Tokens accepted without an audience check"),
+    Code("FQL315", "jwt-algorithm-not-pinned", "JWT algorithm not pinned", "warning"),
+    Code("FQL316", "revocation-fails-open", "Token revocation fails open"),
+    Code("FQL317", "cors-wildcard", "CORS allows every origin", "warning"),
+    Code("FQL318", "long-token-lifetime", "Very long token lifetime", "warning"),
+    # fraiseql lint: schema hygiene
+    Code("FQL319", "naming-convention", "Name against the naming conventions", "warning"),
+    Code("FQL320", "missing-docstring", "Operation without a description", "warning"),
+    Code("FQL321", "unused-definition", "Type, input or enum that no operation uses", "warning"),
+    Code("FQL322", "deprecated-in-use", "Deprecated field still referenced", "warning"),
+    # fraiseql lint: access review
+    Code("FQL323", "access-widened", "Access widened since the baseline"),
+    # fraiseql lint --database: the catalog
+    Code("FQL330", "rls-disabled-with-policies", "Table with policies but row-level security off"),
+    Code("FQL331", "view-without-security-invoker", "View readable by an API role without security_invoker"),
+    Code("FQL332", "function-search-path-unpinned", "Function without a pinned search_path"),
+    Code("FQL333", "security-definer-exposed", "SECURITY DEFINER function executable by an API role"),
+    Code("FQL334", "policy-unwrapped-helper", "Policy calls a helper per row", "warning"),
+    Code("FQL335", "policy-column-unindexed", "Policy compares a column that has no index", "warning"),
+    Code("FQL336", "multiple-permissive-policies", "Several permissive policies for one role and action", "warning"),
     # 9xx: internal
     Code("FQL400", "build-not-applicable", "The build cannot be applied as it is"),
     Code("FQL401", "migrate-no-database", "No database to migrate"),
@@ -150,8 +189,18 @@ CODES: dict[str, Code] = _codes(
 )
 
 
+# Findings of other tools that lint runs, reported under their own rule names: ``squawk:<rule>``.
+PASS_THROUGH: dict[str, tuple[str, str]] = {
+    "squawk:": ("squawk (PostgreSQL migration linter)", "https://squawkhq.com/docs/{rule}"),
+}
+
+
 def lookup(code: str) -> Code:
     try:
         return CODES[code]
     except KeyError:
+        for prefix, (tool, doc) in PASS_THROUGH.items():
+            rule = code.removeprefix(prefix)
+            if code.startswith(prefix) and rule:
+                return Code(code, rule, f"{tool}: {rule}", "warning", external=doc.format(rule=rule))
         raise KeyError(f"{code} is not a registered diagnostic code (see diagnostics/registry.py)") from None

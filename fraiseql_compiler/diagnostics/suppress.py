@@ -3,8 +3,9 @@
 Comments are read with ``tokenize`` (``ast`` drops them), and only in files that contain the marker. A
 comment on a line of a definition's decorators, or on its ``class``/``def`` line, covers the whole
 definition (a multi-line decorator points its diagnostics at other lines than the ``@``); anywhere else it
-covers its own line. Only warnings can be silenced (``Code.suppressible``): an error means the output would
-be wrong. A comment naming an unknown code or an error code silences nothing and says so (FQL303).
+covers its own line. Only warnings and lint rules can be silenced (``Code.suppressible``): any other
+error means the output would be wrong. A comment naming an unknown code or an error code silences nothing
+and says so (FQL303).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from fraiseql_compiler.diagnostics.model import Diagnostic, Span, diag
-from fraiseql_compiler.diagnostics.registry import CODES
+from fraiseql_compiler.diagnostics.registry import CODES, lookup
 
 MARKER = "fraiseql: ignore"
 _COMMENT = re.compile(r"#\s*fraiseql:\s*ignore\[([^\]]*)\]")
@@ -63,14 +64,14 @@ def apply(
                         "FQL303",
                         f"{code} is an error and cannot be ignored",
                         s.span,
-                        "fix what it reports; only warnings can be silenced",
+                        "fix what it reports; only warnings and lint rules can be silenced",
                     )
                 )
     kept = []
     for d in diagnostics:
         silenced = (
             d.span is not None
-            and d.severity == "warning"
+            and (d.severity == "warning" or lookup(d.code).suppressible)
             and any(d.code in s.codes and s.first <= d.span.line <= s.last for s in by_file.get(d.span.file, ()))
         )
         if not silenced:

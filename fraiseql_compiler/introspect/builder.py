@@ -342,10 +342,13 @@ class Builder:
         for scope in spec.auth.scopes:
             loc = next(o[2] for o in spec.auth.origins if o[0] == "requires_scope" and o[1] == scope)
             spans.append(self.sources.string_argument(loc.file, loc.line, scope))
+        public = next((o[2] for o in spec.auth.origins if o[0] == "public"), None)
         return Auth(
             authenticated=spec.auth.authenticated,
             scopes=spec.auth.scopes,
             api_key=spec.auth.api_key,
+            public=spec.auth.public,
+            public_span=self.sources.decorator(public.file, public.line) if public is not None else None,
             scope_spans=tuple(spans),
         )
 

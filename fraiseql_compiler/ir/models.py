@@ -143,6 +143,8 @@ class Auth(Model):
     authenticated: bool = False
     scopes: tuple[str, ...] = ()
     api_key: bool = False
+    public: bool = False  # @fraiseql.public: open on purpose (lint)
+    public_span: Span | None = None
     scope_spans: tuple[Span, ...] = ()  # parallel to ``scopes``, for error messages
 
 

@@ -80,6 +80,9 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise refused("FQL400", f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise refused("FQL400", f"{path}:{line}: not UTF-8 (byte {exc.start})", "save the file as UTF-8") from None
 
 
 def load_build(directory: Path, root: Path | None) -> Build:

@@ -3,6 +3,8 @@ exactly where PostgreSQL's own parser does (pglast), and handle what SQL allows 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pglast
 import pytest
 
@@ -48,3 +50,14 @@ def test_the_user_migration_splits_too() -> None:
 )
 def test_what_sql_allows_inside_a_statement(sql: str, expected: list[tuple[str, int]]) -> None:
     assert split(sql) == expected
+
+
+def test_a_migration_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+    from fraiseql_compiler.diagnostics import FraiseQLError
+    from fraiseql_compiler.migrate.source import user_migrations
+
+    (tmp_path / "0001_latin1.sql").write_bytes("SELECT 1;\nSELECT 'caf\xe9';\n".encode("latin-1"))
+    with pytest.raises(FraiseQLError) as raised:
+        user_migrations(tmp_path)
+    [d] = raised.value.diagnostics
+    assert d.code == "FQL400" and "0001_latin1.sql:2: not UTF-8" in d.message
