@@ -36,10 +36,14 @@ TYPE_OPTIONS = ("table", "view", "name", "description", "access")
 ACCESS_OPTIONS = ACCESS_ACTIONS
 INPUT_OPTIONS = ("name", "description")
 ENUM_OPTIONS = ("name", "description")
-QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description")
+QUERY_OPTIONS = ("sql_source", "id_arg", "row_filter", "name", "description", "order_by", "paging", "max_limit")
 MUTATION_OPTIONS = ("function", "name", "description", "auth_flow")
-FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason", "read_only")
-_BOOLEAN_OPTIONS = frozenset({"read_only"})
+FIELD_OPTIONS = ("name", "description", "column", "foreign_key", "deprecation_reason", "read_only", "order", "filter")
+_BOOLEAN_OPTIONS = frozenset({"read_only", "order"})
+# What ``fraiseql.field(filter=[...])`` may list; ``filter=True`` means the type's default set (see
+# fraiseql_compiler.analysis.paging), which leaves out like/ilike: a pattern is opt-in.
+FILTER_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "isNull", "like", "ilike")
+PAGING_STYLES = ("offset", "keyset")
 
 
 def caller_location() -> Location:
@@ -113,6 +117,9 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 line=loc.line,
                 keyword=key,
             )
+        if key in ("filter", "order_by", "paging", "max_limit"):
+            _check_paging_option(decorator, key, value, loc)
+            continue
         if key in _BOOLEAN_OPTIONS:
             if not isinstance(value, bool):
                 raise AuthoringError(
@@ -131,6 +138,44 @@ def _check_options(decorator: str, options: dict[str, Any], accepted: tuple[str,
                 line=loc.line,
                 keyword=key,
             )
+
+
+def _check_paging_option(decorator: str, key: str, value: object, loc: Location) -> None:
+    def bad(message: str, hint: str) -> AuthoringError:
+        return AuthoringError(
+            "FQL107", f"{decorator}({key}=...) {message}", file=loc.file, line=loc.line, hint=hint, keyword=key
+        )
+
+    if key == "filter":
+        if isinstance(value, bool):
+            return
+        items = list(value) if isinstance(value, list | tuple) else None
+        if not items or not all(isinstance(v, str) for v in items):
+            raise bad(
+                f"takes True or a list of operators, got {_kind(value)}", 'write filter=True or filter=["eq", "in"]'
+            )
+        unknown = [v for v in items if v not in FILTER_OPERATORS]
+        if unknown:
+            raise bad(
+                f"names unknown operator(s) {', '.join(map(repr, unknown))}",
+                "operators: " + ", ".join(FILTER_OPERATORS),
+            )
+    elif key == "order_by":
+        items = [value] if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else None
+        if not items or not all(isinstance(v, str) and v.strip("-") for v in items):
+            raise bad(
+                f"takes a field name or a list of them, got {_kind(value)}",
+                'write order_by="-created_at" (a leading "-" sorts descending) or order_by=["-created_at", "title"]',
+            )
+    elif key == "paging":
+        if value not in PAGING_STYLES:
+            raise bad(
+                f"must be one of {', '.join(map(repr, PAGING_STYLES))}, got {value!r}",
+                'paging="keyset" makes the query a Relay connection (first/after); "offset" (the default) takes '
+                "limit/offset",
+            )
+    elif key == "max_limit" and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000):
+        raise bad(f"must be an integer from 1 to 10000, got {value!r}", "write max_limit=100")
 
 
 _WRONG_KIND_HINTS = {
@@ -298,6 +343,12 @@ def enum(cls: Any = None, /, **options: Any) -> Any:
     return _class_decorator("enum", ENUM_OPTIONS, cls, options)
 
 
+def _order_by(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)  # type: ignore[arg-type]
+
+
 def _operation_decorator(
     kind: Literal["query", "mutation"], accepted: tuple[str, ...], target: Any, options: dict[str, Any]
 ) -> Any:
@@ -328,6 +379,9 @@ def _operation_decorator(
             sql_source=options.get("sql_source"),
             id_arg=options.get("id_arg"),
             row_filter=options.get("row_filter"),
+            order_by=_order_by(options.get("order_by")),
+            paging=options.get("paging"),
+            max_limit=options.get("max_limit"),
             function=options.get("function"),
             auth_flow=options.get("auth_flow"),
             auth=pending if isinstance(pending, AuthSpec) else AuthSpec(),
@@ -349,12 +403,23 @@ def query(
     row_filter: str | None = ...,
     name: str | None = ...,
     description: str | None = ...,
+    order_by: str | list[str] | None = ...,
+    paging: Literal["offset", "keyset"] | None = ...,
+    max_limit: int | None = ...,
 ) -> Callable[[F], F]: ...
 def query(fn: Any = None, /, **options: Any) -> Any:
     """Declare a query that reads from a view::
 
     @fraiseql.query(sql_source="v_user", id_arg="id", row_filter="id = {current_user_id}")
     def me() -> "User | None": ...
+
+    A list query always pages in a defined order: ``order_by=`` gives its default order (fields of the
+    returned type, ``"-"`` for descending; the key ``id`` always ends it), callers may pass ``orderBy`` and
+    ``where`` over the fields declared ``fraiseql.field(order=True, filter=True)``, ``limit`` up to
+    ``max_limit=`` (else ``[paging] max_limit``), and ``paging="keyset"`` makes it a Relay connection::
+
+    @fraiseql.query(sql_source="v_post", order_by="-created_at", paging="keyset")
+    def feed(first: int = 20) -> list[Post]: ...
     """
     return _operation_decorator("query", QUERY_OPTIONS, fn, options)
 
@@ -407,6 +472,11 @@ def field(*positional: Any, **options: Any) -> FieldOptions:
     author: Annotated[User, fraiseql.field(column="writer_id")]
     posts: Annotated[list[Post], fraiseql.field(foreign_key="author_id")]
     created_at: Annotated[DateTime, fraiseql.field(read_only=True)]   # API roles may read, never write it
+    published: Annotated[bool, fraiseql.field(filter=True)]     # callers may filter list queries on it
+    created_at: Annotated[DateTime, fraiseql.field(order=True)] # ... and order them by it
+
+    ``filter=True`` allows the operators of the field's type (eq, neq, in, isNull, and lt/lte/gt/gte where
+    values are ordered); ``filter=["eq", "like"]`` lists them (like/ilike on text are only ever opt-in).
 
     API roles may insert and update the columns of a table-backed type's fields (as its access rules
     allow), except read-only ones: ``read_only=True`` fields and the key field ``id`` (``read_only=False``

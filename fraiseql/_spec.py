@@ -50,7 +50,13 @@ class FieldOptions:
     deprecation_reason: str | None = None
     # Whether API roles may not write the field's column (None: the key field `id` is read-only, others not)
     read_only: bool | None = None
+    order: bool = False  # callers may order list queries by it
+    filter: bool | tuple[str, ...] = False  # callers may filter on it: True (the type's operators) or a list
     location: Location | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.filter, list):
+            object.__setattr__(self, "filter", tuple(self.filter))
 
 
 ACCESS_ACTIONS = ("read", "insert", "update", "delete")
@@ -103,6 +109,9 @@ class OperationSpec:
     sql_source: str | None = None
     id_arg: str | None = None
     row_filter: str | None = None
+    order_by: tuple[str, ...] | None = None  # default order of a list query: field names, "-" for descending
+    paging: str | None = None  # "offset" (default) or "keyset"
+    max_limit: int | None = None
     function: str | None = None
     auth_flow: str | None = None
     auth: AuthSpec = AuthSpec()

@@ -133,7 +133,7 @@ def emit(analysis: Analysis) -> tuple[Artifact, ...]:
     from fraiseql_compiler.manifest.io import dumps
 
     sql = emit_sql(analysis.schema, analysis.facts)
-    artifacts = sql.artifacts + emit_sdl(analysis.schema)
+    artifacts = sql.artifacts + emit_sdl(analysis.schema, analysis.facts.paging)
     manifest = build_manifest(analysis.schema, analysis.facts, analysis.config, artifacts, sql.objects)
     artifacts.append(Artifact(MANIFEST_FILE, dumps(manifest)))
     return tuple(sorted(artifacts, key=lambda a: a.path))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RolesSection,
         TokenRevocationSection,
     )
+    from fraiseql_compiler.config.model import PagingSection
 
 AUTHENTICATOR = "authenticator"  # the key of the login role the runtime connects as (not an API role)
 
@@ -144,6 +145,7 @@ class Settings:
     rate_limiting: RateLimitingSection
     providers: tuple[str, ...]  # the names of [[security.providers]]: the only ones claims may name
     claims: ClaimSources
+    paging: PagingSection
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -159,6 +161,7 @@ class Settings:
             rate_limiting=security.rate_limiting,
             providers=tuple(p.name for p in security.providers),
             claims=ClaimSources.from_config(config),
+            paging=config.paging,
         )
 
     @property

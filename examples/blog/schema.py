@@ -70,11 +70,12 @@ class Post:
     id: ID
     title: str
     body: str
-    published: bool
+    published: Annotated[bool, fraiseql.field(filter=True)]  # list queries take where: {published: {eq: true}}
     author_id: ID
     author: Annotated[User, fraiseql.field(description="Who wrote the post.")]
     comments: list[Comment]
-    created_at: Annotated[DateTime, fraiseql.field(read_only=True)]  # set by the database
+    # set by the database; list queries take orderBy: [{createdAt: DESC}] (index the columns you order by)
+    created_at: Annotated[DateTime, fraiseql.field(read_only=True, order=True)]
 
 
 @fraiseql.type

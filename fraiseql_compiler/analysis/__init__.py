@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from fraiseql_compiler.analysis.authflows import FlowBinding, bind_flow
 from fraiseql_compiler.analysis.bindings import QueryBindings, bind_query
+from fraiseql_compiler.analysis.paging import Paging, plan_paging
 from fraiseql_compiler.analysis.reach import reachable_roles
 from fraiseql_compiler.analysis.sources import Source, query_source, view_dependencies, view_order, view_sources
 from fraiseql_compiler.analysis.tables import TableAccess, table_access
@@ -30,6 +31,7 @@ class Facts:
     view_order: tuple[str, ...]  # table-backed type names, each after the views it embeds
     query_sources: Mapping[str, Source | None]  # query id → the relation it reads
     bindings: Mapping[str, QueryBindings]  # query id → how its arguments reach SQL
+    paging: Mapping[str, Paging]  # query id → how it pages (list queries only)
     flows: Mapping[str, FlowBinding]  # mutation id → its auth flow (bound mutations only)
     roles: Mapping[str, tuple[str, ...]]  # operation id → role keys that reach it
     row_filters: Mapping[str, str]  # query id → its row_filter as SQL
@@ -69,6 +71,10 @@ class _Renderings:
         return found
 
 
+def _declared(paging: Mapping[str, Paging], query_id: str) -> tuple[str, ...]:
+    return paging[query_id].declared if query_id in paging else ()
+
+
 def derive(schema: Schema, settings: Settings) -> Facts:
     views = view_sources(schema, settings.default_schema)
     deps = view_dependencies(schema)
@@ -87,13 +93,17 @@ def derive(schema: Schema, settings: Settings) -> Facts:
         for p in t.policies:
             policies[p.id] = rendered.sql(p.predicate, table_types, {})
     flows = {m.id: f for m in schema.mutations if (f := bind_flow(m, schema)) is not None}
+    paging = {q.id: pg for q in schema.queries if (pg := plan_paging(q, schema, sources[q.id], settings)) is not None}
     return Facts(
         settings=settings,
         views=MappingProxyType(views),
         view_dependencies=MappingProxyType(deps),
         view_order=view_order(deps),
         query_sources=MappingProxyType(sources),
-        bindings=MappingProxyType({q.id: bind_query(q, sources[q.id]) for q in schema.queries}),
+        bindings=MappingProxyType(
+            {q.id: bind_query(q, sources[q.id], _declared(paging, q.id)) for q in schema.queries}
+        ),
+        paging=MappingProxyType(paging),
         flows=MappingProxyType(flows),
         roles=MappingProxyType({op.id: reachable_roles(op, settings.roles) for op in schema.operations()}),
         row_filters=MappingProxyType(row_filters),
@@ -102,4 +112,4 @@ def derive(schema: Schema, settings: Settings) -> Facts:
     )
 
 
-__all__ = ["Facts", "FlowBinding", "QueryBindings", "Source", "TableAccess", "derive"]
+__all__ = ["Facts", "FlowBinding", "Paging", "QueryBindings", "Source", "TableAccess", "derive"]

@@ -32,14 +32,17 @@ class QueryBindings:
     unbound: tuple[Unbound, ...]
 
 
-def bind_query(q: Query, source: Source | None) -> QueryBindings:
+def bind_query(q: Query, source: Source | None, paging: tuple[str, ...] = ()) -> QueryBindings:
     """Each argument binds as the row_filter's ``$n``, as ``limit``/``offset``, as the ``id_arg`` filter, or
-    as an equality filter on a column of the source with its name; anything else is unbound."""
+    as an equality filter on a column of the source with its name; anything else is unbound. ``paging``
+    names the arguments a list query's paging owns (see analysis/paging.py): they are not bound here."""
     params = q.row_filter.params if q.row_filter else ()
     columns = source.known_columns if source is not None else None
     bound: list[Binding] = []
     unbound: list[Unbound] = []
     for a in q.arguments:
+        if a.name in paging:
+            continue
         scalar = a.type.kind in ("scalar", "enum")
         if a.name in params:
             bound.append(Binding(a.name, "param", position=params.index(a.name) + 1))
@@ -52,6 +55,8 @@ def bind_query(q: Query, source: Source | None) -> QueryBindings:
         else:
             where = f"a column of {q.sql_source}" if scalar else "a scalar"
             unbound.append(
-                Unbound(a, f"it is not {where}, not used as {{arg:{a.name}}} in the row_filter, and not limit/offset")
+                Unbound(
+                    a, f"it is not {where}, not used as {{arg:{a.name}}} in the row_filter, and not a paging argument"
+                )
             )
     return QueryBindings(tuple(bound), tuple(unbound))

@@ -18,6 +18,7 @@ from fraiseql_compiler.checks.operations import (
     check_scopes,
     check_sql_sources,
 )
+from fraiseql_compiler.checks.paging import check_field_paging, check_paging_names, check_query_paging
 from fraiseql_compiler.checks.sources import check_query_sources, check_reserved_schemas
 from fraiseql_compiler.checks.views import check_views
 from fraiseql_compiler.diagnostics import Diagnostic
@@ -38,6 +39,9 @@ PASSES: tuple[Pass, ...] = (
     check_scopes,
     check_row_filter_columns,
     check_query_arguments,
+    check_field_paging,
+    check_query_paging,
+    check_paging_names,
     check_auth_flows,
     check_views,
     check_access,

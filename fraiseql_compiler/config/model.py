@@ -50,6 +50,28 @@ class MigrateSection(Section):
     statement_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 300
 
 
+class PagingSection(Section):
+    """List queries: the page size callers get when they ask for none, the largest they may ask for (a
+    larger one is refused, never clamped), and bounds on a ``where`` so one request cannot be made to plan
+    forever."""
+
+    default_limit: Annotated[StrictInt, Field(ge=1, le=10_000)] = 20
+    max_limit: Annotated[StrictInt, Field(ge=1, le=10_000)] = 100
+    max_in: Annotated[StrictInt, Field(ge=1, le=10_000)] = 100  # values in one `in` list
+    max_depth: Annotated[StrictInt, Field(ge=1, le=32)] = 5  # levels of objects: where itself is 1
+    max_conditions: Annotated[StrictInt, Field(ge=1, le=1_000)] = 50  # field conditions in one where
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> PagingSection:
+        if self.default_limit > self.max_limit:
+            raise problem(
+                f"default_limit ({self.default_limit}) is larger than max_limit ({self.max_limit})",
+                hint="a caller who asks for no limit would get a page larger than anyone may ask for",
+                key=("default_limit",),
+            )
+        return self
+
+
 _SELECTOR = re.compile(r"^(FQL\d{1,3}|squawk(:[a-z0-9-]+)?)$")
 
 
@@ -105,6 +127,7 @@ class Config(Section):
     security: SecuritySection = SecuritySection()
     server: ServerSection = ServerSection()
     lint: LintSection = LintSection()
+    paging: PagingSection = PagingSection()
 
     # Not settings: where the file was found, and the lint findings of loading it.
     _path: Path | None = PrivateAttr(None)

@@ -138,6 +138,11 @@ CODES: dict[str, Code] = _codes(
     Code("FQL236", "unenforced-flow-guard", "Guard decorator on an auth-flow mutation"),
     Code("FQL237", "api-keys-not-accepted", "API-key mutation while the runtime accepts no database keys", "warning"),
     Code("FQL238", "public-with-guard", "Operation declared public and guarded"),
+    Code("FQL240", "unknown-order-field", "Default order names a field that is not a sortable column"),
+    Code("FQL241", "field-cannot-page", "order= or filter= on a field that cannot be ordered or filtered that way"),
+    Code("FQL242", "paging-misplaced", "Paging option on a single-row query, or keyset paging without a key"),
+    Code("FQL243", "paging-argument", "Paging argument declared wrongly, or a default page over the maximum"),
+    Code("FQL244", "paging-name-clash", "A type paging generates has the name of one of the schema's"),
     # 3xx: lint (warnings)
     Code("FQL301", "provider-issuer-convention", "Provider issuer against its provider's convention", "warning"),
     Code("FQL302", "static-api-keys", "Static API keys configured", "warning"),
@@ -152,7 +157,7 @@ CODES: dict[str, Code] = _codes(
     Code("FQL309", "unconditional-write-rule", "Write rule that admits every row"),
     Code("FQL310", "fail-open-predicate", "Predicate that admits rows when the identity is missing"),
     Code("FQL311", "unindexed-filter-column", "Row filter or policy compares a column that has no index", "warning"),
-    Code("FQL312", "unbounded-list-query", "List query without a limit", "warning"),
+    Code("FQL312", "unbounded-list-query", "List query with a very large maximum page", "warning"),
     # fraiseql lint: configuration
     Code("FQL313", "short-jwt-secret", "JWT secret shorter than 32 bytes"),
     Code("FQL314", "token-audience-unchecked", "Tokens accepted without an audience check"),

@@ -180,6 +180,8 @@ def _datetime(text: str, with_zone: bool) -> None:
             iso = "+00:00"
         else:
             digits = offset[1:].replace(":", "")
+            if int(digits[:2]) > 15 or int(digits[2:] or 0) > 59:  # PostgreSQL's range: -15:59 to +15:59
+                raise _Bad(f"has the time zone offset {offset}, beyond PostgreSQL's ±15:59, in {_show(text)}")
             iso = f"{offset[0]}{digits[:2]}:{digits[2:] or '00'}"
         normalized = normalized[: match.start("offset")] + iso
     _check_iso(normalized, dt.datetime.fromisoformat, kind, example)
@@ -328,3 +330,8 @@ def coerce_arguments(manifest: Manifest, arguments: list[Argument], variables: M
         else:
             raise ExecutionError(400, "MISSING_ARGUMENT", f'argument "{a.graphql_name}" ({a.type.graphql}) is required')
     return values
+
+
+def coerce_value(ref: TypeRef, value: Any, path: str, schema: _Schema) -> Any:
+    """One value checked against its type, as an argument is (paging's where values and cursors)."""
+    return _coerce(ref, value, path, schema)

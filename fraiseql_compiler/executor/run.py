@@ -13,6 +13,7 @@ from fraiseql_compiler.executor import static_keys
 from fraiseql_compiler.executor.arguments import coerce_arguments
 from fraiseql_compiler.executor.claims import link_request, normalize
 from fraiseql_compiler.executor.errors import ExecutionError, from_sqlstate, unauthenticated
+from fraiseql_compiler.executor.paging import Page, page_request, page_result, page_sql, split_variables
 from fraiseql_compiler.executor.tokens import dumps, mint, verify
 from fraiseql_compiler.manifest.models import (
     AuthFlowExecutes,
@@ -58,8 +59,18 @@ def find_operation(manifest: Manifest, name: str) -> QueryEntry | MutationEntry:
 
 def bind_arguments(manifest: Manifest, op: QueryEntry | MutationEntry, variables: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments by Python name: given values (by either name) checked against their GraphQL types, input
-    objects by their SDL field names and translated to Python names, else defaults; any problem → 400."""
-    values = coerce_arguments(manifest, op.arguments, variables)
+    objects by their SDL field names and translated to Python names, else defaults; any problem → 400.
+    A list query's paging arguments are checked by :func:`page_request`, apart."""
+    paging = op.paging if isinstance(op, QueryEntry) else None
+    if paging is not None:
+        variables, _ = split_variables(paging, variables)
+    try:
+        values = coerce_arguments(manifest, op.arguments, variables)
+    except ExecutionError as exc:
+        if paging is None or exc.code != "UNKNOWN_ARGUMENT":
+            raise
+        takes = ", ".join(f'"{a}"' for a in paging.arguments)
+        raise ExecutionError(exc.http, exc.code, f"{exc.message}; and, to page, {takes}", exc.sqlstate) from None
     if isinstance(op, QueryEntry):
         for b in op.executes.bindings:
             value = values.get(b.argument)
@@ -112,7 +123,8 @@ def _param(value: Any, sql_type: str | None) -> Any:
     return value
 
 
-def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
+def query_statement(op: QueryEntry, args: dict[str, Any], page: Page | None = None) -> tuple[str, list[Any]]:
+    """The statement a query runs, with its parameters: what the runtime sends, and what benchmarks time."""
     ex = op.executes
     relation = _checked(_RELATION, ex.relation, "relation")
     types = {a.name: a.type.sql_type for a in op.arguments}
@@ -136,6 +148,8 @@ def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
             limit = value
         elif b.kind == "offset":
             offset = value
+    if page is not None:
+        return page_sql(page, source, params, where, by_key=ex.kind == "view")
     sql = f"SELECT s.data FROM {source} AS s"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -145,10 +159,18 @@ def _query(conn: Any, op: QueryEntry, args: dict[str, Any]) -> Any:
     if offset is not None:
         sql += " OFFSET %s"
         params.append(int(offset))
-    rows = [r[0] for r in conn.execute(sql, params).fetchall()]
-    if ex.single:
-        return rows[0] if rows else None
-    return rows
+    return sql, params
+
+
+def _query(conn: Any, op: QueryEntry, args: dict[str, Any], page: Page | None) -> Any:
+    sql, params = query_statement(op, args, page)
+    rows = conn.execute(sql, params).fetchall()
+    if page is not None:
+        return page_result(page, rows)
+    data = [r[0] for r in rows]
+    if op.executes.single:
+        return data[0] if data else None
+    return data
 
 
 def _source(path: str, args: dict[str, Any], claims: dict[str, Any], token: dict[str, Any] | None = None) -> Any:
@@ -279,8 +301,11 @@ def execute(conn: Any, manifest: Manifest, request: Request, environ: Mapping[st
 
     op = find_operation(manifest, request.operation)
     args = bind_arguments(manifest, op, request.variables)
+    page = None
+    if isinstance(op, QueryEntry) and op.paging is not None:
+        page = page_request(manifest, op.paging, split_variables(op.paging, request.variables)[1])
     try:
-        result = _in_transaction(conn, manifest, request, op, args, environ)
+        result = _in_transaction(conn, manifest, request, op, args, environ, page)
     except psycopg.Error as exc:
         sqlstate = getattr(exc, "sqlstate", None)
         message = exc.diag.message_primary if getattr(exc, "diag", None) else str(exc)
@@ -325,6 +350,7 @@ def _in_transaction(
     op: QueryEntry | MutationEntry,
     args: dict[str, Any],
     environ: Mapping[str, str] | None,
+    page: Page | None = None,
 ) -> Any:
     with conn.transaction():
         flow = op.executes if isinstance(op.executes, AuthFlowExecutes) else None
@@ -344,7 +370,7 @@ def _in_transaction(
         conn.execute("SELECT set_config(%s, %s, true)", (manifest.database.claims_setting, dumps(claims)))
         _check_revocation(conn, manifest, claims, role)
         if isinstance(op, QueryEntry):
-            return _query(conn, op, args)
+            return _query(conn, op, args, page)
         if flow is not None:
             return _auth_flow(conn, manifest, flow, args, claims, environ, op.returns)
         assert isinstance(op.executes, FunctionExecutes)

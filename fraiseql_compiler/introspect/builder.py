@@ -221,6 +221,11 @@ class Builder:
                         has_default=has_default and position == "input",
                         default=default_json if position == "input" else None,
                         read_only=opts.read_only,
+                        order=opts.order,
+                        filter=opts.filter,
+                        option_span=self._option_span(opts.location, "filter" if opts.filter else "order")
+                        if opts.order or opts.filter
+                        else None,
                     )
                 )
         return tuple(fields)
@@ -502,6 +507,12 @@ class Builder:
             id_arg=spec.id_arg,
             id_arg_span=self.sources.keyword(file, line, "id_arg") if spec.id_arg else None,
             row_filter=row_filter,
+            order_by=spec.order_by,
+            order_by_span=self.sources.keyword(file, line, "order_by") if spec.order_by is not None else None,
+            paging="keyset" if spec.paging == "keyset" else "offset",
+            paging_span=self.sources.keyword(file, line, "paging") if spec.paging is not None else None,
+            max_limit=spec.max_limit,
+            max_limit_span=self.sources.keyword(file, line, "max_limit") if spec.max_limit is not None else None,
             **common,
         )
 

@@ -55,6 +55,9 @@ class Field(Model):
     has_default: bool = False
     default: Any = None  # input fields: the JSON form of the Python default
     read_only: bool | None = None  # fraiseql.field(read_only=...), as written (None: not written)
+    order: bool = False  # fraiseql.field(order=True): list queries may be ordered by it
+    filter: bool | tuple[str, ...] = False  # fraiseql.field(filter=...): True, or the operators listed
+    option_span: Span | None = None  # the fraiseql.field(...) call, for errors about its options
 
 
 class ColumnUse(Model):
@@ -173,6 +176,12 @@ class Query(Model):
     row_filter: RowFilter | None = None
     sql_source_span: Span | None = None
     id_arg_span: Span | None = None
+    order_by: tuple[str, ...] | None = None  # the default order as written: field names, "-" for descending
+    order_by_span: Span | None = None
+    paging: Literal["offset", "keyset"] = "offset"
+    paging_span: Span | None = None
+    max_limit: int | None = None
+    max_limit_span: Span | None = None
 
 
 class Mutation(Model):

@@ -9,6 +9,7 @@ from functools import lru_cache
 from fraiseql_compiler import __version__
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.bindings import Binding
+from fraiseql_compiler.analysis.paging import Paging
 from fraiseql_compiler.config import Config
 from fraiseql_compiler.diagnostics import Span
 from fraiseql_compiler.emit.api_objects import api_relation, param_types
@@ -90,12 +91,48 @@ def _binding(b: Binding) -> m.Binding:
     return m.Binding(argument=b.argument, column=b.column, kind=b.kind, position=b.position)
 
 
+def _paging(p: Paging) -> m.PagingEntry:
+    return m.PagingEntry(
+        arguments=list(p.arguments),
+        connection=p.connection if p.style == "keyset" else None,
+        default_limit=p.default_limit,
+        default_order=[
+            m.OrderKeyEntry(direction=k.direction, field=k.field, nulls="FIRST" if k.nulls_first else "LAST")
+            for k in p.default_order
+        ],
+        fields=[
+            m.PageFieldEntry(
+                column=f.column,
+                graphql_name=f.graphql_name,
+                graphql_type=f.graphql_type,
+                kind=f.kind,
+                nullable=f.nullable,
+                operators=list(f.operators),
+                order=f.order,
+                sql_type=f.sql_type,
+            )
+            for f in p.fields
+        ],
+        key=list(p.key),
+        key_unique=p.key_unique,
+        max_conditions=p.max_conditions,
+        max_depth=p.max_depth,
+        max_in=p.max_in,
+        max_limit=p.max_limit,
+        order_by_input=p.order_by_input if p.orderable else None,
+        style=p.style,
+        where_input=p.where_input if p.filterable else None,
+    )
+
+
 def _query(q: Query, facts: Facts) -> m.QueryEntry:
     settings = facts.settings
     function = q.row_filter is not None and bool(q.row_filter.params)
     bound = sorted(facts.bindings[q.id].bound, key=lambda b: (b.kind, b.position or 0, b.argument))
+    paging = facts.paging.get(q.id)
+    declared = paging.declared if paging is not None else ()
     return m.QueryEntry(
-        arguments=[_argument(a) for a in q.arguments],
+        arguments=[_argument(a) for a in q.arguments if a.name not in declared],
         auth=_auth(q.auth),
         description=q.description,
         executes=m.QueryExecutes(
@@ -111,6 +148,7 @@ def _query(q: Query, facts: Facts) -> m.QueryEntry:
         id_arg=q.id_arg,
         module=q.module,
         name=q.name,
+        paging=_paging(paging) if paging is not None else None,
         reachable_roles=list(facts.roles[q.id]),
         returns=_type(q.returns),
         row_filter=(

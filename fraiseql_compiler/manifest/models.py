@@ -6,7 +6,10 @@ manifest's determinism rule) without a slow sorting pass; a test checks it. Form
 
 1. the first release (string-keyed JSON, read by key);
 2. each type's ``policies`` (stable ids, predicate and SQL), each operation's ``reachable_roles``, ids on
-   middleware, and every optional member always present (``null`` when unset).
+   middleware, and every optional member always present (``null`` when unset);
+3. each list query's ``paging`` (orderBy, where, limit/offset or first/after, cursors: docs/paging.md); its
+   paging arguments are described there, not in ``arguments`` or ``executes.bindings`` (which keep
+   ``limit``/``offset`` only for queries that do not page: a single row).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
-FORMAT_VERSION: Literal[2] = 2
+FORMAT_VERSION: Literal[3] = 3
 
 
 class Model(BaseModel):
@@ -345,6 +348,54 @@ class QueryExecutes(Model):
     single: bool
 
 
+class PageFieldEntry(Model):
+    """A field a list query may be ordered or filtered by, or that its default order names."""
+
+    column: str  # in the API relation the query reads
+    graphql_name: str
+    graphql_type: str  # the named GraphQL type of its values
+    kind: Literal["scalar", "enum"]
+    nullable: bool
+    operators: list[str]  # where operators callers may use on it (empty: not filterable)
+    order: bool  # callers may order by it
+    sql_type: str  # values bind as parameters cast to this type
+
+
+class OrderKeyEntry(Model):
+    direction: Literal["ASC", "DESC"]
+    field: str  # GraphQL name
+    nulls: Literal["FIRST", "LAST"]
+
+
+class PagingEntry(Model):
+    """How a list query pages (docs/paging.md is the contract a runtime implements):
+
+    * ``arguments``: the paging arguments, by GraphQL name, in the SDL's order (``limit``/``offset`` or
+      ``first``/``after``, then ``orderBy`` and ``where`` when fields allow them);
+    * the order is the caller's ``orderBy`` (or ``default_order`` when none is given), then every ``key``
+      field not already in it, ascending: every page has a defined order;
+    * a limit above ``max_limit`` is refused (400), never clamped; a ``where`` is bounded by ``max_in``,
+      ``max_depth`` and ``max_conditions``;
+    * keyset: a cursor is base64url (no padding) of the JSON ``[1, [[field, direction, nulls], …],
+      [value, …]]`` (version, the order it was made for, the row's values in that order).
+    """
+
+    arguments: list[str]
+    connection: str | None  # keyset: the connection type's GraphQL name
+    default_limit: int
+    default_order: list[OrderKeyEntry]
+    fields: list[PageFieldEntry]
+    key: list[str]
+    key_unique: bool  # the key is the type's id (a page past an offset may then be read by key)
+    max_conditions: int
+    max_depth: int
+    max_in: int
+    max_limit: int
+    order_by_input: str | None
+    style: Literal["offset", "keyset"]
+    where_input: str | None
+
+
 class RowFilterEntry(Model):
     params: list[str]
     source: str
@@ -361,6 +412,7 @@ class QueryEntry(Model):
     id_arg: str | None
     module: str
     name: str
+    paging: PagingEntry | None  # list queries
     reachable_roles: list[str]  # role keys whose calls pass the guards
     returns: TypeRef
     row_filter: RowFilterEntry | None
@@ -474,7 +526,7 @@ class Manifest(Model):
     endpoints: list[Endpoint]
     enums: list[EnumEntry]
     errors: list[ErrorEntry]
-    format_version: Literal[2]
+    format_version: Literal[3]
     inputs: list[InputTypeEntry]
     ir_format_version: int
     middleware: list[MiddlewareEntry]

@@ -280,9 +280,11 @@ def test_values_not_of_their_type_are_400_naming_the_argument(blog: Blog, name: 
 
 def test_limit_is_checked_before_sql(blog: Blog) -> None:
     token = blog.token(ALICE)
-    assert bad(blog.run("posts", token, limit=-1), "BAD_ARGUMENT", '"limit"', "0 or more")
-    assert bad(blog.run("posts", token, limit=1e20), "BAD_ARGUMENT", '"limit"', "32-bit")
-    assert bad(blog.run("posts", token, limit=2**31), "BAD_ARGUMENT", '"limit"', "32-bit")
+    # a list query's limit is its paging's: between 0 and its max_limit, refused (never clamped) above it
+    assert bad(blog.run("posts", token, limit=-1), "BAD_ARGUMENT", '"limit"', "between 0 and 100")
+    assert bad(blog.run("posts", token, limit=1e20), "LIMIT_TOO_LARGE", '"limit"', "max_limit")
+    assert bad(blog.run("posts", token, limit=2**31), "LIMIT_TOO_LARGE", '"limit"', "max_limit")
+    assert bad(blog.run("posts", token, limit=1.5), "BAD_ARGUMENT", '"limit"', "Int")
     assert blog.run("posts", token, limit=0) == []
     assert len(blog.run("posts", token, limit=1)) == 1
     assert bad(blog.run("deletePost", blog.token(ALICE, "admin:posts"), id="notauuid"), "BAD_ARGUMENT", '"id"')
@@ -309,8 +311,8 @@ def cli(blog: Blog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["posts", "--var", "limit=1e20"], ['"limit"', "32-bit"]),
-        (["posts", "--var", "limit=-1"], ['"limit"', "0 or more"]),
+        (["posts", "--var", "limit=1e20"], ['"limit"', "max_limit"]),
+        (["posts", "--var", "limit=-1"], ['"limit"', "between 0 and 100"]),
         (["posts", "--var", "limit=NaN"], ['"limit"', "NaN"]),
         (["posts", "--var", "limit=ten"], ['"limit"', '"ten"']),
         (["deletePost", "--var", "id=notauuid"], ['"id"', "UUID"]),
@@ -323,7 +325,7 @@ def test_fraiseql_query_answers_400_not_500(blog: Blog, cli: Any, args: list[str
     code, out, err = cli(*args, "--token", token)
     assert code == 1 and err == "", err  # refused: exit 1, JSON errors on stdout, no traceback
     (error,) = out["errors"]
-    assert error["http"] == 400 and error["code"] in ("BAD_ARGUMENT", "UNKNOWN_ARGUMENT"), error
+    assert error["http"] == 400 and error["code"] in ("BAD_ARGUMENT", "UNKNOWN_ARGUMENT", "LIMIT_TOO_LARGE"), error
     assert "sqlstate" not in error
     assert all(w in error["message"] for w in words), error["message"]
 

@@ -39,8 +39,8 @@ Edit = tuple[str, str, str]  # (file, old, new)
 V2_EDITS: list[Edit] = [
     (
         "schema.py",
-        "    body: str\n    published: bool\n",
-        "    body: str\n    summary: str | None\n    published: bool\n",
+        "    body: str\n    published: Annotated",
+        "    body: str\n    summary: str | None\n    published: Annotated",
     ),
     (
         "schema.py",

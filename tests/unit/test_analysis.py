@@ -108,10 +108,10 @@ def feed(limit: int = 20) -> list[Post]: ...
     )
     manifest = Manifest.model_validate_json(next(a.content for a in api.emit(analysis) if a.path == MANIFEST_FILE))
     posts = next(q for q in manifest.queries if q.name == "posts")
-    assert [(b.argument, b.kind, b.column) for b in posts.executes.bindings] == [
-        ("title", "filter", "title"),
-        ("limit", "limit", None),
-    ]
+    # limit belongs to the query's paging (and leaves its arguments), the rest binds as before
+    assert [(b.argument, b.kind, b.column) for b in posts.executes.bindings] == [("title", "filter", "title")]
+    assert posts.paging is not None and posts.paging.arguments[:2] == ["limit", "offset"]
+    assert [a.name for a in posts.arguments] == ["title"]
     assert analysis.facts.roles["query.posts"] == ("authenticated", "api_key")
     assert {q.name: q.reachable_roles for q in manifest.queries} == {
         "posts": ["authenticated", "api_key"],

@@ -104,7 +104,10 @@ def test_unknown_keyword_is_an_error_naming_decorator_keyword_and_accepted(
 
 def test_every_accepted_keyword_reaches_the_spec() -> None:
     # The "silently dropped" guard: each accepted option is stored, not ignored.
-    @fraiseql.query(sql_source="v_a", id_arg="id", row_filter="id = 1", name="allOfThem", description="d")
+    @fraiseql.query(
+        sql_source="v_a", id_arg="id", row_filter="id = 1", name="allOfThem", description="d",
+        order_by="-id", paging="keyset", max_limit=5,
+    )
     def a(id: int) -> int: ...
 
     s = spec(a)
@@ -129,7 +132,10 @@ def test_every_accepted_keyword_reaches_the_spec() -> None:
     for key in _decorators.TYPE_OPTIONS:
         assert getattr(t, key) is not None, key
 
-    f = fraiseql.field(name="n", description="d", column="c", foreign_key="k", deprecation_reason="r", read_only=True)
+    f = fraiseql.field(
+        name="n", description="d", column="c", foreign_key="k", deprecation_reason="r", read_only=True, order=True,
+        filter=["eq"],
+    )
     for key in _decorators.FIELD_OPTIONS:
         assert getattr(f, key) is not None, key
 

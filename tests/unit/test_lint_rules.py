@@ -245,13 +245,14 @@ def test_unindexed_filter_column(tmp_path: Path) -> None:
 
 def test_unbounded_list_query(tmp_path: Path) -> None:
     unbounded = '''
-    @fraiseql.query(sql_source="v_post")
+    @fraiseql.query(sql_source="v_post", max_limit=5000)
     @authenticated
     def all_posts() -> list[Post]:
         """All."""
     '''
     (bad,) = findings(project(tmp_path / "a", unbounded), "FQL312")
-    assert '"all_posts"' in bad.message
+    assert '"all_posts"' in bad.message and "5000 rows" in bad.message
+    assert bad.span is not None
     assert findings(project(tmp_path / "b"), "FQL312") == []
 
 

@@ -203,25 +203,31 @@ class UnindexedFilterColumn(Rule):
 
 
 class UnboundedListQuery(Rule):
-    """A list query without a ``limit`` argument.
+    """A list query whose callers may ask for a very large page (``max_limit`` over 1,000).
 
-    Without a ``limit``, a list query returns every row its filter and policies let through: a table that
-    grows turns one request into a full scan and a response of unbounded size.
+    Every list query pages (a ``limit`` with a maximum, refused above it), but a maximum in the thousands
+    lets one request read, build the JSON of and send thousands of rows: a cheap way to load the database
+    and the runtime, and rarely what a client needs. Page with smaller pages, keyset paging for deep ones.
 
-    *Anti-pattern*: ``def posts() -> list[Post]: ...``
+    *Anti-pattern*: ``@fraiseql.query(sql_source="v_post", max_limit=50000)`` (or ``[paging] max_limit``)
 
-    *Best practice*: ``def posts(limit: int = 20, offset: int = 0) -> list[Post]: ...``
+    *Best practice*: ``@fraiseql.query(sql_source="v_post", paging="keyset")`` with the default maximum
+    (100), or a ``max_limit`` sized to what a client shows at once.
     """
 
     code = "FQL312"
+    threshold = 1000
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        facts = ctx.analysis.facts
         for q in ctx.analysis.schema.queries:
-            if q.returns.kind == "list" and not any(a.name == "limit" for a in q.arguments):
+            paging = facts.paging.get(q.id)
+            if paging is not None and paging.max_limit > self.threshold:
                 yield self.diag(
-                    f'list query "{q.name}" has no limit argument: it returns every row it may read',
-                    q.span,
-                    "add `limit: int = 20` (and `offset: int = 0`) to its arguments",
+                    f'list query "{q.name}" lets callers ask for {paging.max_limit} rows at once',
+                    q.max_limit_span or q.span,
+                    f"lower max_limit to {self.threshold} or less (here or in [paging]), and page through more rows "
+                    'with paging="keyset"',
                 )
 
 
