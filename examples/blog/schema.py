@@ -191,6 +191,13 @@ def my_posts(limit: int = 20) -> list["Post"]:
     pass
 
 
+@fraiseql.query(sql_source="v_post", order_by="-created_at", paging="keyset")
+@fraiseql.public
+def feed(first: int = 20) -> list["Post"]:
+    """Posts, newest first, a page at a time (a Relay connection): everyone sees the published ones."""
+    pass
+
+
 # v_report (db/migrations/0001_base.sql) is a security_invoker view: tb_user's and tb_post's policies decide its rows.
 @fraiseql.query(sql_source="v_report")  # fraiseql: ignore[FQL234]
 @api_key_required

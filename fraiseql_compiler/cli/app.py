@@ -340,8 +340,10 @@ def lint(
 
 def _register_access() -> None:
     from fraiseql_compiler.cli.access_cmd import access
+    from fraiseql_compiler.cli.test_cmd import test
 
     app.add_command(access)
+    app.add_command(test)
 
 
 _register_access()

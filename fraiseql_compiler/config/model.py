@@ -72,6 +72,12 @@ class PagingSection(Section):
         return self
 
 
+class TestSection(Section):
+    """``fraiseql test``: where the access cases are (``*.toml`` files, searched recursively)."""
+
+    cases: RelPath = "access_tests"
+
+
 _SELECTOR = re.compile(r"^(FQL\d{1,3}|squawk(:[a-z0-9-]+)?)$")
 
 
@@ -128,6 +134,7 @@ class Config(Section):
     server: ServerSection = ServerSection()
     lint: LintSection = LintSection()
     paging: PagingSection = PagingSection()
+    test: TestSection = TestSection()
 
     # Not settings: where the file was found, and the lint findings of loading it.
     _path: Path | None = PrivateAttr(None)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
-Family = Literal["authoring", "configuration", "command-line input", "validation", "lint", "migrate", "internal"]
+Family = Literal[
+    "authoring", "configuration", "command-line input", "validation", "lint", "migrate", "access tests", "internal"
+]
 
 # (first id, family): a family runs up to the next entry's first id.
 FAMILY_RANGES: tuple[tuple[int, Family], ...] = (
@@ -23,6 +25,7 @@ FAMILY_RANGES: tuple[tuple[int, Family], ...] = (
     (200, "validation"),  # the schema as a whole
     (300, "lint"),
     (400, "migrate"),
+    (500, "access tests"),  # fraiseql test
     (900, "internal"),
 )
 FAMILY_TITLES: dict[Family, str] = {
@@ -32,6 +35,7 @@ FAMILY_TITLES: dict[Family, str] = {
     "validation": "Validation",
     "lint": "Lint",
     "migrate": "Migrate",
+    "access tests": "Access tests",
     "internal": "Internal",
 }
 
@@ -190,6 +194,13 @@ CODES: dict[str, Code] = _codes(
     Code("FQL406", "credential-tables-owner", "The credential tables belong to another role"),
     Code("FQL407", "statement-failed", "A statement failed; nothing was applied"),
     Code("FQL408", "lock-wait", "Waited too long for a lock"),
+    # 5xx: fraiseql test (access cases)
+    Code("FQL500", "case-file-invalid", "An access case file is not valid"),
+    Code("FQL501", "case-unknown-operation", "An access case runs an operation the schema does not have"),
+    Code("FQL502", "case-unknown-identity", "An access case runs as an identity no file declares"),
+    Code("FQL503", "case-unknown-name", "An access case names an argument, field or expectation that does not exist"),
+    Code("FQL504", "case-identity-or-data-invalid", "An identity or the data of a case file is not valid"),
+    Code("FQL505", "case-database", "No database to run the access cases on"),
     Code("FQL900", "internal-error", "Internal error"),
 )
 

@@ -61,7 +61,7 @@ def test_a_fresh_database_then_a_re_run_that_does_nothing(project: Path, pg_url:
     assert check.exit_code == 1 and "create    view:public.v_post" in check.output
     first = migrate(project, pg_url)
     assert first.exit_code == 0, first.output
-    assert "apply     0001_base.sql" in first.output and "applied 19 step(s)" in first.output
+    assert "apply     0001_base.sql" in first.output and "applied 20 step(s)" in first.output
     assert scalar(pg_url, "SELECT count(*) FROM public.v_post") == 2  # the views exist and read the seed
     rows = history_rows(pg_url)
     again = migrate(project, pg_url)
@@ -119,7 +119,7 @@ def test_status_and_json(project: Path, pg_url: str) -> None:
     status = json.loads(migrate(project, pg_url, "--status", "--json").output)
     assert {o["state"] for o in status["objects"]} == {"pending"}
     applied = json.loads(migrate(project, pg_url, "--json").output)
-    assert len(applied["applied"]) == 19 and applied["drift"] == []
+    assert len(applied["applied"]) == 20 and applied["drift"] == []
     status = json.loads(migrate(project, pg_url, "--status", "--json").output)
     assert {o["state"] for o in status["objects"]} == {"applied"}
 

@@ -108,9 +108,10 @@ def test_columns_are_the_identities_reviewers_think_in(matrix: Matrix) -> None:
 
 def test_rows_are_queries_then_mutations_by_graphql_name(matrix: Matrix) -> None:
     names = [(r.kind, r.name) for r in matrix.operations]
-    assert names[:4] == [("query", "me"), ("query", "myPosts"), ("query", "posts"), ("query", "reports")]
-    assert [n for k, n in names[4:]] == sorted(n for k, n in names[4:])
-    assert {k for k, _ in names[4:]} == {"mutation"}
+    queries = [("query", "feed"), ("query", "me"), ("query", "myPosts"), ("query", "posts"), ("query", "reports")]
+    assert names[:5] == queries
+    assert [n for k, n in names[5:]] == sorted(n for k, n in names[5:])
+    assert {k for k, _ in names[5:]} == {"mutation"}
 
 
 def test_anonymous_cannot_create_a_post(matrix: Matrix) -> None:
@@ -355,6 +356,7 @@ def test_an_extra_role_is_a_column_and_its_arrival_widens(tmp_path: Path, base: 
     assert [c.id for c in diff.widenings] == [
         "mutation.createPost blog_editor",
         "mutation.deletePost blog_editor",
+        "query.feed blog_editor",
         "query.me blog_editor",
         "query.myPosts blog_editor",
         "query.posts blog_editor",

@@ -47,7 +47,7 @@ def test_every_registered_code_is_used() -> None:
 
 def test_codes_are_well_formed() -> None:
     for code in CODES.values():
-        assert re.fullmatch(r"FQL[1-49]\d\d", code.id), code
+        assert re.fullmatch(r"FQL[1-59]\d\d", code.id), code
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code.name), code
         assert code.title.strip() == code.title and code.title, code
         assert not code.title.endswith("."), code

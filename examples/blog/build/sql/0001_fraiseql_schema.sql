@@ -75,7 +75,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RETURN 'unauthenticated';
     END IF;
     IF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -106,7 +106,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -139,7 +139,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -172,7 +172,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -205,7 +205,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -237,7 +237,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -271,7 +271,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -331,7 +331,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         c := NULL;
@@ -371,7 +371,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
@@ -398,7 +398,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
@@ -423,7 +423,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';
@@ -462,7 +462,7 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
-       OR c ? 'provider' THEN
+       OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'the token has no jti claim';

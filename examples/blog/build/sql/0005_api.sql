@@ -48,6 +48,15 @@ END
 $do$;
 GRANT SELECT ON public.v_report TO fraiseql_api_key;
 
+-- fraiseql:object {"kind":"api_view","name":"api_view:api.feed"}
+-- query feed (schema.py:196)
+CREATE OR REPLACE VIEW api.feed
+WITH (security_invoker = true) AS
+SELECT s.*
+FROM public.v_post AS s;
+REVOKE ALL ON api.feed FROM PUBLIC;
+GRANT SELECT ON api.feed TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+
 -- fraiseql:object {"kind":"api_view","name":"api_view:api.me"}
 -- query me (schema.py:175)
 CREATE OR REPLACE VIEW api.me
@@ -80,7 +89,7 @@ REVOKE ALL ON api.posts FROM PUBLIC;
 GRANT SELECT ON api.posts TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
 -- fraiseql:object {"kind":"api_view","name":"api_view:api.reports"}
--- query reports (schema.py:197)
+-- query reports (schema.py:204)
 CREATE OR REPLACE VIEW api.reports
 WITH (security_invoker = true) AS
 SELECT s.*
@@ -91,7 +100,7 @@ REVOKE ALL ON api.reports FROM PUBLIC;
 GRANT SELECT ON api.reports TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 
 -- fraiseql:object {"kind":"mutation","name":"mutation:api.create_post(jsonb)"}
--- mutation createPost (schema.py:263): checks, then public.fn_create_post(caller id, arguments as jsonb)
+-- mutation createPost (schema.py:270): checks, then public.fn_create_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_create_post(text, jsonb)') IS NULL THEN
@@ -121,7 +130,7 @@ REVOKE ALL ON FUNCTION public.fn_create_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_create_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
 -- fraiseql:object {"kind":"mutation","name":"mutation:api.delete_post(jsonb)"}
--- mutation deletePost (schema.py:271): checks, then public.fn_delete_post(caller id, arguments as jsonb)
+-- mutation deletePost (schema.py:278): checks, then public.fn_delete_post(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_delete_post(text, jsonb)') IS NULL THEN
@@ -151,7 +160,7 @@ REVOKE ALL ON FUNCTION public.fn_delete_post(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.fn_delete_post(text, jsonb) TO fraiseql_authenticated, fraiseql_api_key;
 
 -- fraiseql:object {"kind":"mutation","name":"mutation:api.ingest_data(jsonb)"}
--- mutation ingestData (schema.py:279): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
+-- mutation ingestData (schema.py:286): checks, then public.fn_ingest_data(caller id, arguments as jsonb)
 DO $do$
 BEGIN
     IF pg_catalog.to_regprocedure('public.fn_ingest_data(text, jsonb)') IS NULL THEN
