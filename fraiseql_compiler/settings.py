@@ -106,7 +106,7 @@ class ClaimSources:
     @classmethod
     def from_config(cls, config: Config) -> ClaimSources:
         sources = [("[auth.jwt] claims", config.auth.jwt.claims)] + [
-            (f"provider {p.name}", p.claims) for p in config.security.providers
+            (f"provider {p.name}", p.claims) for p in config.security.all_providers
         ]
         supplied: dict[str, list[str]] = {}
         aliases: dict[str, set[str]] = {}
@@ -159,7 +159,7 @@ class Settings:
             api_keys=security.api_keys,
             revocation=security.token_revocation,
             rate_limiting=security.rate_limiting,
-            providers=tuple(p.name for p in security.providers),
+            providers=tuple(p.name for p in security.all_providers),
             claims=ClaimSources.from_config(config),
             paging=config.paging,
         )

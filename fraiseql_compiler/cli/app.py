@@ -340,10 +340,13 @@ def lint(
 
 def _register_access() -> None:
     from fraiseql_compiler.cli.access_cmd import access
+    from fraiseql_compiler.cli.login_cmd import login_callback, login_url
     from fraiseql_compiler.cli.test_cmd import test
 
     app.add_command(access)
     app.add_command(test)
+    app.add_command(login_url)
+    app.add_command(login_callback)
 
 
 _register_access()

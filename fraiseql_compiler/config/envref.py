@@ -21,12 +21,16 @@ REF_FORMS = "${NAME} or ${NAME:-default} (NAME in capitals, digits and underscor
 
 @dataclass(frozen=True)
 class EnvRef:
-    """A value the runtime reads from its environment when it starts."""
+    """A value the runtime reads from its environment when it starts: one variable, or (``template``) a
+    string with references inside it, such as ``https://${AUTH0_DOMAIN}/``."""
 
-    name: str
+    name: str  # the variable (a template's first)
     default: str | None = None
+    template: str | None = None
 
     def __str__(self) -> str:
+        if self.template is not None:
+            return self.template
         return f"${{{self.name}}}" if self.default is None else f"${{{self.name}:-{self.default}}}"
 
 
@@ -45,23 +49,36 @@ def parse_env_str(value: Any) -> str | EnvRef:
     match = _REF_RE.fullmatch(value)
     if match:
         return EnvRef(match["name"], match["default"])
-    if _REF_RE.search(value):
-        raise problem(
-            "an environment reference must be the whole value",
-            hint=f"write the whole value as {REF_FORMS}; the runtime does not interpolate inside strings",
-        )
+    first = _REF_RE.search(value)
+    if first is not None and "${" not in _REF_RE.sub("", value):
+        return EnvRef(first["name"], None, value)  # references inside a string: the runtime fills them in
     raise problem(f"malformed environment reference: expected {REF_FORMS}")
 
 
 def static_value(value: str | EnvRef) -> str | None:
-    """What is known at build time: the literal, or the reference's default (None when it has none)."""
-    return value.default if isinstance(value, EnvRef) else value
+    """What is known at build time: the literal, or the reference's default (None when it has none; for a
+    template, None unless every reference in it has one)."""
+    if not isinstance(value, EnvRef):
+        return value
+    if value.template is None:
+        return value.default
+    refs = list(_REF_RE.finditer(value.template))
+    if any(m["default"] is None for m in refs):
+        return None
+    return _REF_RE.sub(lambda m: m["default"], value.template)
+
+
+def fill(template: str, lookup: Any) -> str:
+    """``template`` with each reference replaced by ``lookup(name, default)``."""
+    return _REF_RE.sub(lambda m: lookup(m["name"], m["default"]), template)
 
 
 def to_json(value: str | EnvRef | None) -> str | dict[str, str] | None:
     """The form the manifest writes (``fraiseql_compiler.manifest.models.EnvRef``), for dumping a Config."""
     if not isinstance(value, EnvRef):
         return value
+    if value.template is not None:
+        return {"env": value.name, "template": value.template}
     return {"env": value.name} if value.default is None else {"default": value.default, "env": value.name}
 
 

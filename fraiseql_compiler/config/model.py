@@ -170,11 +170,11 @@ class Config(Section):
                 '[auth.oauth.github], or a kind = "oidc" provider with its URLs',
             ),
             "saml": (
-                self.security.pkce is not None and bool(self.security.providers),
+                self.security.pkce is not None or bool(self.security.providers),
                 '"saml": FraiseQL is no SAML service provider; an identity proxy (Keycloak, Dex, Auth0, Okta) '
                 "turns SAML assertions into JWTs",
-                "write [security.pkce] (issuer_url, client_id) pointing at the proxy, and a "
-                "[[security.providers]] entry that verifies the JWTs it issues",
+                "write [security.pkce] (issuer_url, client_id) pointing at the proxy's OIDC endpoint (or a "
+                "[[security.providers]] entry that verifies the JWTs it issues)",
             ),
         }
         for kind in self.auth.types:

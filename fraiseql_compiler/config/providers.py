@@ -138,6 +138,9 @@ class Provider(Section):
     algorithms: tuple[ProviderAlgorithm, ...] = ("RS256",)
     jwks_uri: EnvStr | None = None
     jwks_file: RelPath | None = None
+    # OIDC discovery: the runtime reads jwks_uri (and, for the login flow, the authorization and token
+    # endpoints) from <issuer>/.well-known/openid-configuration, whose "issuer" must equal issuer exactly.
+    discovery: bool = False
     subject_claim: ClaimName = "sub"
     scopes_claim: ClaimName = "scope"
     scopes_format: ScopesFormat = "space_separated"
@@ -213,12 +216,21 @@ class Provider(Section):
 
     @model_validator(mode="after")
     def _keys(self, info: ValidationInfo) -> Self:
-        if (self.jwks_uri is None) == (self.jwks_file is None):
+        if self.discovery and (self.jwks_uri is not None or self.jwks_file is not None):
+            raise problem(
+                "discovery = true finds the keys itself: drop jwks_uri and jwks_file, or discovery",
+                key=("discovery",),
+            )
+        if not self.discovery and (self.jwks_uri is None) == (self.jwks_file is None):
             both = self.jwks_uri is not None
             raise problem(
                 "set only one of jwks_uri and jwks_file" if both else "needs jwks_uri or jwks_file",
                 hint=f'e.g. jwks_uri = "{JWKS_URI_EXAMPLES.get(self.kind, JWKS_URI_EXAMPLES["oidc"])}"'
-                + (" (the one <issuer>/.well-known/openid-configuration lists)" if self.kind == "oidc" else ""),
+                + (
+                    " (the one <issuer>/.well-known/openid-configuration lists), or discovery = true"
+                    if self.kind == "oidc"
+                    else ""
+                ),
                 key=("jwks_file",) if both else (),
             )
         if self.jwks_file is not None:

@@ -14,6 +14,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 
 from fraiseql_compiler.config.base import (
@@ -27,8 +28,8 @@ from fraiseql_compiler.config.base import (
     unique,
     validate_also,
 )
-from fraiseql_compiler.config.envref import EnvStr, static_value
-from fraiseql_compiler.config.providers import Provider
+from fraiseql_compiler.config.envref import EnvName, EnvStr, static_value
+from fraiseql_compiler.config.providers import IdentityLink, Provider, provider_name
 from fraiseql_compiler.naming import SCOPE_RE
 
 _HEADER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -186,13 +187,37 @@ class TokenRevocationSection(Section):
 
 
 class PkceSection(Section):
-    """An OIDC authorization-code flow with PKCE (e.g. Auth0, or an identity proxy in front of SAML)."""
+    """An OIDC issuer (Auth0, Keycloak, any OIDC provider, or an identity proxy in front of SAML): its tokens
+    are accepted like a ``[[security.providers]]`` entry's, with keys found by OIDC discovery, and the
+    reference runtime's login flow (authorization code with PKCE) signs users in through it."""
 
     issuer_url: EnvStr
     client_id: EnvStr
     audience: EnvStr | None = None
     redirect_uris: tuple[EnvStr, ...] = ()
     code_challenge_method: Literal["S256"] = "S256"
+    # The provider entry it stands for (see as_provider); the defaults suit Auth0 and Keycloak.
+    name: Annotated[StrictStr, AfterValidator(provider_name)] = "oidc"
+    scopes: tuple[StrictStr, ...] = ("openid", "profile", "email")  # asked for at login
+    link: IdentityLink = "email"  # the login flow links a verified email to its account
+    client_secret_env: EnvName = "OIDC_CLIENT_SECRET"  # read when set: a confidential client
+
+    def as_provider(self) -> Provider:
+        """The ``[[security.providers]]`` entry this block means: the issuer, its audience (the API's, else
+        the client's own id), RS256, keys by discovery."""
+        issuer = static_value(self.issuer_url) or ""
+        kind = "auth0" if ".auth0.com" in issuer else "oidc"
+        audience = self.audience if self.audience is not None else self.client_id
+        return Provider.model_validate(
+            {
+                "name": self.name,
+                "kind": kind,
+                "issuer": self.issuer_url,
+                "audience": audience,
+                "discovery": True,
+                "link": self.link,
+            }
+        )
 
     @field_validator("issuer_url")
     @classmethod
@@ -256,6 +281,34 @@ class SecuritySection(Section):
             if name in value[:i]:
                 raise problem(f'"{name}" is listed twice', key=(i,))
         return value
+
+    @property
+    def all_providers(self) -> tuple[Provider, ...]:
+        """The ``[[security.providers]]`` entries, and the one ``[security.pkce]`` stands for."""
+        return self.providers + ((self.pkce.as_provider(),) if self.pkce is not None else ())
+
+    @model_validator(mode="after")
+    def _pkce_name(self) -> SecuritySection:
+        if self.pkce is not None and any(p.name == self.pkce.name for p in self.providers):
+            raise problem(
+                f'provider name "{self.pkce.name}" is used by [security.pkce] too',
+                hint='give [security.pkce] another name = "…", or the provider entry',
+                key=("pkce", "name"),
+            )
+        # A token is verified by the provider its iss names: two with one issuer would make one of them dead.
+        seen: dict[str, str] = {}
+        for i, p in enumerate(self.all_providers):
+            issuer = str(p.issuer)
+            if issuer in seen:
+                where = ("pkce", "issuer_url") if i == len(self.providers) else ("providers", i, "issuer")
+                raise problem(
+                    f'issuer {issuer} is declared twice (providers "{seen[issuer]}" and "{p.name}"): tokens name '
+                    "their issuer, so only one entry could ever verify them",
+                    hint="keep one entry per issuer ([security.pkce] is one)",
+                    key=where,
+                )
+            seen[issuer] = p.name
+        return self
 
     @field_validator("providers")
     @classmethod

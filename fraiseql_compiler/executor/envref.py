@@ -11,6 +11,18 @@ from fraiseql_compiler.manifest.models import EnvRef, EnvValue
 
 def resolve(value: EnvValue, environ: Mapping[str, str] | None = None, *, what: str = "setting") -> str:
     env = os.environ if environ is None else environ
+    if isinstance(value, EnvRef) and value.template is not None:
+        from fraiseql_compiler.config.envref import fill
+
+        def lookup(name: str, default: str | None) -> str:
+            found = env.get(name)
+            if found:
+                return found
+            if default is not None:
+                return default
+            raise ExecutionError(500, "MISCONFIGURED", f"{what}: environment variable {name} is not set")
+
+        return fill(value.template, lookup)
     if isinstance(value, EnvRef):
         found = env.get(value.env)
         if found:

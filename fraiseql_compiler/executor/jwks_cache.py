@@ -143,55 +143,61 @@ class JwksCache:
         return fresh
 
     def _fetch(self, uri: str, what: str) -> dict[str | None, Any]:
-        import http.client
-        import urllib.error
-        import urllib.request
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-                return None  # urllib then raises HTTPError with the 3xx status
-
-        handlers: list[Any] = [NoRedirect()]
-        if (urlsplit(uri).hostname or "") in _LOCAL_HOSTS:
-            handlers.append(urllib.request.ProxyHandler({}))  # a proxy would not reach our own host
-        opener = urllib.request.build_opener(*handlers)
-        request = urllib.request.Request(
-            uri, headers={"Accept": "application/json", "User-Agent": "fraiseql-reference-runtime"}
-        )
-        deadline = time.monotonic() + self.timeout_seconds
         where = f"{what}: the keys at {uri}"
-        try:
-            with opener.open(request, timeout=self.timeout_seconds) as response:
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > self.max_bytes:
-                    raise misconfigured(f"{where} are {int(length)} bytes, more than the {self.max_bytes} allowed")
-                body = b""
-                while chunk := response.read(16_384):
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise misconfigured(f"{where} are larger than the {self.max_bytes} bytes allowed")
-                    if time.monotonic() > deadline:
-                        raise unavailable(f"{where} did not arrive within {self.timeout_seconds:g} s")
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
-            if 300 <= status < 400:
-                target = exc.headers.get("Location", "?")
-                raise misconfigured(
-                    f"{where}: the server redirects ({status}) to {target[:200]}; redirects are not followed: "
-                    "set jwks_uri to the final URL"
-                ) from None
-            if status >= 500 or status == 429:
-                raise unavailable(f"{where}: the server answered HTTP {status}; retry later") from None
-            raise misconfigured(f"{where}: the server answered HTTP {status}; check jwks_uri") from None
-        except TimeoutError:
-            raise unavailable(f"{where} did not arrive within {self.timeout_seconds:g} s") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
-            raise unavailable(f"{where} cannot be fetched: {reason}; retry later") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise unavailable(f"{where} cannot be fetched: {type(exc).__name__}: {exc}; retry later") from None
-        return _parse(body, where)
+        return _parse(download(uri, where, self.timeout_seconds, self.max_bytes, "jwks_uri"), where)
+
+
+def download(uri: str, where: str, timeout_seconds: float, max_bytes: int, setting: str) -> bytes:
+    """The body at ``uri``: no redirects, no proxy for our own host, a deadline for the whole answer and a
+    size limit; 503 when the server is unreachable or failing, 500 when it answers something else."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # urllib then raises HTTPError with the 3xx status
+
+    handlers: list[Any] = [NoRedirect()]
+    if (urlsplit(uri).hostname or "") in _LOCAL_HOSTS:
+        handlers.append(urllib.request.ProxyHandler({}))  # a proxy would not reach our own host
+    opener = urllib.request.build_opener(*handlers)
+    request = urllib.request.Request(
+        uri, headers={"Accept": "application/json", "User-Agent": "fraiseql-reference-runtime"}
+    )
+    deadline = time.monotonic() + timeout_seconds
+    try:
+        with opener.open(request, timeout=timeout_seconds) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise misconfigured(f"{where} are {int(length)} bytes, more than the {max_bytes} allowed")
+            body = b""
+            while chunk := response.read(16_384):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise misconfigured(f"{where} are larger than the {max_bytes} bytes allowed")
+                if time.monotonic() > deadline:
+                    raise unavailable(f"{where} did not arrive within {timeout_seconds:g} s")
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        exc.close()
+        if 300 <= status < 400:
+            target = exc.headers.get("Location", "?")
+            raise misconfigured(
+                f"{where}: the server redirects ({status}) to {target[:200]}; redirects are not followed: "
+                f"set {setting} to the final URL"
+            ) from None
+        if status >= 500 or status == 429:
+            raise unavailable(f"{where}: the server answered HTTP {status}; retry later") from None
+        raise misconfigured(f"{where}: the server answered HTTP {status}; check {setting}") from None
+    except TimeoutError:
+        raise unavailable(f"{where} did not arrive within {timeout_seconds:g} s") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
+        raise unavailable(f"{where} cannot be fetched: {reason}; retry later") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise unavailable(f"{where} cannot be fetched: {type(exc).__name__}: {exc}; retry later") from None
+    return body
 
 
 def _parse(body: bytes, where: str) -> dict[str | None, Any]:

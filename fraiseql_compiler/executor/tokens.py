@@ -143,9 +143,14 @@ def _hs_secret(jwt_cfg: JwtConfig, env: Mapping[str, str], algorithm: str) -> st
 
 def _provider_key(provider: ProviderConfig, header: dict[str, Any], env: Mapping[str, str]) -> Any:
     what = f"provider {provider.name}"
-    if provider.jwks_uri is None:
+    if provider.discovery:
+        from fraiseql_compiler.executor import discovery
+
+        uri = discovery.jwks_uri(resolve(provider.issuer, env, what=f"{what} issuer"), what)
+    elif provider.jwks_uri is None:
         return _key_from_jwks(provider.jwks, header, what)
-    uri = resolve(provider.jwks_uri, env, what=f"{what} jwks_uri")
+    else:
+        uri = resolve(provider.jwks_uri, env, what=f"{what} jwks_uri")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise unauthenticated("malformed token: its kid is not a string")

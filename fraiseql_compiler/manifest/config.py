@@ -12,7 +12,9 @@ from fraiseql_compiler.manifest import models as m
 
 
 def env(value: str | EnvRef) -> m.EnvValue:
-    return m.EnvRef(env=value.name, default=value.default) if isinstance(value, EnvRef) else value
+    if isinstance(value, EnvRef):
+        return m.EnvRef(env=value.name, default=value.default, template=value.template)
+    return value
 
 
 def _sorted(value: Any) -> Any:
@@ -31,6 +33,7 @@ def _provider(p: Provider, roles: dict[str, str]) -> m.ProviderConfig:
         claims=dict(sorted(p.claims.items())),
         default_db_role=roles.get(p.default_role),
         default_role=p.default_role,
+        discovery=p.discovery,
         email_claim=p.email_claim,
         email_verified_claim=p.email_verified_claim,
         issuer=env(p.issuer),
@@ -154,14 +157,17 @@ def runtime_config(config: Config, oauth_callback: bool = False) -> m.RuntimeCon
                 m.PkceConfig(
                     audience=env(pkce.audience) if pkce.audience is not None else None,
                     client_id=env(pkce.client_id),
+                    client_secret_env=pkce.client_secret_env,
                     code_challenge_method=pkce.code_challenge_method,
                     issuer_url=env(pkce.issuer_url),
+                    provider=pkce.name,
                     redirect_uris=[env(u) for u in pkce.redirect_uris],
+                    scopes=list(pkce.scopes),
                 )
                 if pkce is not None
                 else None
             ),
-            providers=[_provider(p, roles) for p in security.providers],
+            providers=[_provider(p, roles) for p in security.all_providers],
             rate_limiting=m.RateLimitingConfig(
                 lockout_seconds=rate.lockout_seconds,
                 login_max_attempts=rate.login_max_attempts,

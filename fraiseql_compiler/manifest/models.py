@@ -29,14 +29,22 @@ class Model(BaseModel):
 
 
 class EnvRef(Model):
-    """A value the runtime reads from its environment when it starts: ``{"env": NAME, "default": …}``."""
+    """A value the runtime reads from its environment when it starts: ``{"env": NAME, "default": …}``, or
+    ``{"env": FIRST, "template": "https://${AUTH0_DOMAIN}/"}`` whose ``${NAME}``/``${NAME:-default}``
+    references the runtime fills in (every one unset without a default: refused)."""
 
     default: str | None = None
     env: str
+    template: str | None = None
 
     @model_serializer(mode="plain")
     def _serialize(self) -> dict[str, str]:
-        return {"default": self.default, "env": self.env} if self.default is not None else {"env": self.env}
+        out = {"env": self.env}
+        if self.default is not None:
+            out["default"] = self.default
+        if self.template is not None:
+            out["template"] = self.template
+        return dict(sorted(out.items()))
 
 
 EnvValue = str | EnvRef
@@ -134,6 +142,7 @@ class ProviderConfig(Model):
     claims: dict[str, str]
     default_db_role: str | None
     default_role: str
+    discovery: bool  # jwks_uri (and the login flow's endpoints) from <issuer>/.well-known/openid-configuration
     email_claim: str
     email_verified_claim: str
     issuer: EnvValue
@@ -175,11 +184,16 @@ class TokenRevocationConfig(Model):
 
 
 class PkceConfig(Model):
+    """[security.pkce]: the login flow's client (its provider is in ``providers`` under ``provider``)."""
+
     audience: EnvValue | None
     client_id: EnvValue
+    client_secret_env: str  # read when set: a confidential client
     code_challenge_method: Literal["S256"]
     issuer_url: EnvValue
+    provider: str  # the name of the providers entry it stands for
     redirect_uris: list[EnvValue]
+    scopes: list[str]
 
 
 class RateLimitingConfig(Model):

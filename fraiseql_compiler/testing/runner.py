@@ -166,7 +166,9 @@ class Credentials:
             algorithm = next((a for a in p.algorithms if a.startswith(("RS", "ES", "PS"))), "RS256")
             private, jwk = _keypair(algorithm, f"fraiseql-test-{p.name}")
             self._provider_keys[p.name] = (private, jwk["kid"], algorithm)
-            providers.append(p.model_copy(update={"jwks": {"keys": [jwk]}, "jwks_uri": None, "jwks_file": None}))
+            providers.append(
+                p.model_copy(update={"jwks": {"keys": [jwk]}, "jwks_uri": None, "jwks_file": None, "discovery": False})
+            )
         security = manifest.config.security.model_copy(update={"providers": providers})
         self.manifest = manifest.model_copy(
             update={"config": manifest.config.model_copy(update={"security": security})}

@@ -208,6 +208,20 @@ def test_guide_snippets_are_accepted(tmp_path: Path, toml: str) -> None:
     json.dumps(normalized(config))
 
 
+def test_references_inside_a_value_are_a_template(tmp_path: Path) -> None:
+    """The guide writes issuer URLs as "https://${AUTH0_DOMAIN}/": the runtime fills the reference in."""
+    from fraiseql_compiler.executor.envref import resolve
+    from fraiseql_compiler.executor.errors import ExecutionError
+    from fraiseql_compiler.manifest.config import env
+
+    config = load(tmp_path, '[auth.jwt]\nissuer = "https://${AUTH0_DOMAIN}/"\naudience = "x"\n')
+    value = env(config.auth.jwt.issuer)
+    assert value.model_dump() == {"env": "AUTH0_DOMAIN", "template": "https://${AUTH0_DOMAIN}/"}
+    assert resolve(value, {"AUTH0_DOMAIN": "tenant.auth0.com"}) == "https://tenant.auth0.com/"
+    with pytest.raises(ExecutionError, match="AUTH0_DOMAIN is not set"):
+        resolve(value, {})
+
+
 def test_guide_pkce_normalized(tmp_path: Path) -> None:
     pkce = normalized(load(tmp_path, GUIDE_ACCEPTED["pkce"]))["security"]["pkce"]
     assert pkce == {
@@ -216,6 +230,10 @@ def test_guide_pkce_normalized(tmp_path: Path) -> None:
         "audience": "https://api.yourdomain.com",
         "redirect_uris": [],
         "code_challenge_method": "S256",
+        # what the block stands for, with the defaults (issue 14): a provider named oidc found by discovery
+        "provider": "oidc",
+        "scopes": ["openid", "profile", "email"],
+        "client_secret_env": "OIDC_CLIENT_SECRET",
     }
 
 
@@ -322,7 +340,12 @@ REFUSED = {
                            "FQL132", 3, "at least access_token_ttl_seconds"),
     "string for int": ('[auth.jwt]\nleeway_seconds = "30"\n', "FQL132", 2, "integer"),
     "malformed reference": ('[auth.jwt]\nissuer = "${jwt_issuer}"\n', "FQL132", 2, "malformed environment"),
-    "embedded reference": ('[auth.jwt]\nissuer = "https://${HOST}/"\n', "FQL132", 2, "whole value"),
+    "pkce issuer twice": (
+        '[security.pkce]\nissuer_url = "https://t.auth0.com/"\nclient_id = "c"\n\n[[security.providers]]\n'
+        'name = "a0"\nkind = "auth0"\nissuer = "https://t.auth0.com/"\naudience = "x"\ndiscovery = true\n',
+        "FQL132", 2, "declared twice",
+    ),
+    "half a reference": ('[auth.jwt]\nissuer = "https://${HOST/"\n', "FQL132", 2, "malformed environment"),
     "reference in SQL name": ('[database]\nschema = "${SCHEMA}"\n', "FQL132", 2, "cannot be an environment"),
     "wildcard with credentials": ('[server.cors]\norigins = ["*"]\nallow_credentials = true\n', "FQL132", 3,
                                   "wildcard"),

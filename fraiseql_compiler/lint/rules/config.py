@@ -52,8 +52,9 @@ class ShortJwtSecret(Rule):
 class TokenAudienceUnchecked(Rule):
     """Tokens of an OIDC issuer are accepted for any audience.
 
-    ``[security.pkce]`` without ``audience`` accepts every token the issuer signs, including tokens it issued
-    for other applications of the same tenant: a token meant for a different API works against this one.
+    ``[security.pkce]`` without ``audience`` accepts the tokens the issuer made for the login client itself
+    (``aud`` = ``client_id``): ID tokens, meant to tell the client who signed in, then work as API access
+    tokens, and an API of the same tenant cannot be told apart from this one.
 
     *Anti-pattern*: ``[security.pkce] issuer_url = "https://tenant.auth0.com/"`` and no ``audience``.
 
@@ -66,7 +67,8 @@ class TokenAudienceUnchecked(Rule):
         pkce = ctx.analysis.config.security.pkce
         if pkce is not None and pkce.audience is None:
             yield self.diag(
-                "[security.pkce] has no audience: tokens the issuer made for any other application are accepted",
+                "[security.pkce] has no audience: tokens issued for the login client (its ID tokens) are accepted as "
+                "API tokens",
                 ctx.config_span("security", "pkce"),
                 'set audience = "<your API identifier>"',
             )

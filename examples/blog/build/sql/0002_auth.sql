@@ -591,11 +591,16 @@ BEGIN
     FOR UPDATE;
     IF FOUND THEN
         IF fraiseql.login_scopes(v_subject) IS NOT NULL THEN
-            UPDATE fraiseql.tb_oauth_identity AS i  -- an identity's email is recorded only when verified
-            SET email = CASE WHEN p_email_verified IS TRUE THEN p_email END,
+            -- An identity's email is recorded only when verified; a token without one (an Auth0 access token)
+            -- keeps the one recorded. Written only when something changed: this runs on every request.
+            UPDATE fraiseql.tb_oauth_identity AS i
+            SET email = CASE WHEN p_email IS NULL THEN i.email WHEN p_email_verified IS TRUE THEN p_email END,
                 name = COALESCE(p_name, i.name),
                 updated_at = pg_catalog.now()
-            WHERE i.provider = p_provider AND i.provider_subject = p_subject;
+            WHERE i.provider = p_provider AND i.provider_subject = p_subject
+              AND (i.email IS DISTINCT FROM
+                       CASE WHEN p_email IS NULL THEN i.email WHEN p_email_verified IS TRUE THEN p_email END
+                   OR i.name IS DISTINCT FROM COALESCE(p_name, i.name));
             RETURN v_subject;
         END IF;
         -- the linked user was deleted: link again
