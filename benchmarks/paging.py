@@ -3,11 +3,12 @@ written by hand without row-level security.
 
 Builds a variant of ``examples/blog`` into a temporary directory: a copy of the example (its ``schema.py``,
 ``fraiseql.toml`` and ``db/migrations/``, not its ``build/``, which others may be rebuilding) with one query
-appended to ``schema.py``, so that both paging styles exist (``posts`` pages by offset)::
+appended to ``schema.py``, so that both paging styles exist behind the same guard (``posts`` pages by offset;
+the example's own ``feed`` is keyset too, but public)::
 
     @fraiseql.query(sql_source="v_post", order_by="-created_at", paging="keyset")
     @authenticated
-    def feed(first: int = 20) -> list["Post"]: ...
+    def member_feed(first: int = 20) -> list["Post"]: ...
 
 It is built in memory (``fraiseql_compiler.api.analyze``/``emit`` over ``resolve_project``, as
 ``tests/pg/blogdb.py`` does). Then a throwaway database ``fqlbench_<hex>`` on the server given by
@@ -25,8 +26,12 @@ Every case times a pair of statements:
 
 * with RLS: the exact statement the reference executor sends (built by the calls ``execute`` makes:
   ``find_operation``, ``bind_arguments``, ``page_request``, ``query_statement``, with the variables a caller
-  passes), with its bound parameters, in a transaction with ``SET LOCAL ROLE fraiseql_authenticated`` and
-  ``set_config('request.jwt.claims', <one user's claims>, true)``: the API view's guard, the helpers and the
+  passes), with its bound parameters, in a transaction with ``SET LOCAL ROLE fraiseql_authenticated``,
+  ``set_config('request.jwt.claims', <one user's claims>, true)`` and
+  ``set_config('request.jwt.claims_proof', <their proof>, true)`` (docs/claims-proof.md: the HMAC
+  ``fraiseql_compiler.claims_proof.prove`` computes with a key generated for the run, installed in
+  ``fraiseql.tb_claims_key`` after the generated SQL, as ``fraiseql migrate`` does, and given to the
+  executor's walk in its environment): the API view's guard, the helpers (each checking the proof) and the
   tables' policies all apply;
 * without RLS: what a backend engineer writes by hand, as the superuser (who bypasses RLS), on
   ``public.v_post`` or the tables, with the visibility rule of ``api.posts`` written out (``published OR
@@ -34,12 +39,12 @@ Every case times a pair of statements:
   columns, and bound parameters like the runtime's.
 
 The cases, all as the caller shape ``posts(orderBy: [{createdAt: DESC}])`` (passed explicitly, so the
-statement does not depend on the example's default order, which is its key ``id``) or ``feed``
+statement does not depend on the example's default order, which is its key ``id``) or ``memberFeed``
 (ordered the same by default), 20 rows a page:
 
 1. ``posts`` first page: ``api.posts ORDER BY created_at DESC, id LIMIT 20`` (index on ``created_at``),
    against the same over ``public.v_post``;
-2. ``feed`` page 500 (rows 9,981 to 10,000) by keyset. The script walks there first: 499 requests through
+2. ``memberFeed`` page 500 (rows 9,981 to 10,000) by keyset. The script walks there first: 499 requests through
    ``fraiseql_compiler.executor.run.execute`` itself (as the authenticator role, with a token minted by the
    executor's ``mint``, as its login mints them), each passing the ``endCursor`` of the previous page as
    ``after``; the last cursor is checked against ``encode_cursor`` of the 9,980th visible row's values. The
@@ -75,6 +80,7 @@ cases 1, 2, 4, 5 and 6. ``--explain`` prints every plan.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import secrets
@@ -97,6 +103,7 @@ from psycopg.types.string import TextLoader
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the compiler and executor of this working tree
 
+from fraiseql_compiler import claims_proof  # noqa: E402
 from fraiseql_compiler.api import analyze, emit  # noqa: E402
 from fraiseql_compiler.executor.paging import encode_cursor, page_request, split_variables  # noqa: E402
 from fraiseql_compiler.executor.run import (  # noqa: E402
@@ -119,12 +126,17 @@ PAGE = 20  # the queries' default page size
 PAGE_NO = 500  # the deep page of cases 2 and 3
 DENSE = 25_000  # the newest posts, each with 1 to 4 comments
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef0123456789abcdef0123"
+ROLE = "fraiseql_authenticated"  # the API role the timed statements run as
+# The claims key of this run (docs/claims-proof.md): installed in the database after the generated SQL, and
+# proving every request's claims, the timed ones' and the executor's (its environment holds it).
+KEY = claims_proof.parse_key(claims_proof.new_key())
+FEED_OP = "memberFeed"
 FEED = '''
 
 @fraiseql.query(sql_source="v_post", order_by="-created_at", paging="keyset")
 @authenticated
-def feed(first: int = 20) -> list["Post"]:
-    """Posts newest first, a page at a time."""
+def member_feed(first: int = 20) -> list["Post"]:
+    """Posts newest first, a page at a time, for signed-in callers."""
 '''
 # The indexes a team adds for the orders and filters it declares (the blog's tables have neither): one on the
 # order column (cases 1, 2, 3, 6), and a partial one for `where: {published: {eq: true}}` in that order (case 4).
@@ -169,7 +181,7 @@ class Timing:
 
 
 def build_variant(tmp: Path) -> tuple[Manifest, dict[str, str], Path]:
-    """The blog with ``feed`` appended, built in memory: (manifest, artifacts by path, project)."""
+    """The blog with ``member_feed`` appended, built in memory: (manifest, artifacts by path, project)."""
     project = tmp / "blog"
     shutil.copytree(BLOG, project, ignore=shutil.ignore_patterns("build", "__pycache__"))
     with (project / "schema.py").open("a", encoding="utf-8") as fh:
@@ -213,7 +225,8 @@ def throwaway_database(admin_url: str, keep: bool) -> Iterator[str]:
 
 
 def apply_schema(conn: psycopg.Connection[Any], project: Path, artifacts: dict[str, str]) -> list[str]:
-    """The copy's own migrations, then the generated SQL files in name order, then the benchmark's index."""
+    """The copy's own migrations, then the generated SQL files in name order, then the run's claims key (as
+    ``fraiseql migrate`` installs it), then the benchmark's indexes."""
     applied = []
     for path in sorted((project / "db" / "migrations").glob("*.sql")):
         conn.execute(path.read_text(encoding="utf-8"))
@@ -221,6 +234,8 @@ def apply_schema(conn: psycopg.Connection[Any], project: Path, artifacts: dict[s
     for name in sorted(p for p in artifacts if p.startswith("sql/")):
         conn.execute(artifacts[name])
         applied.append(f"build/{name}")
+    kid, _ = claims_proof.install(conn, KEY)
+    applied.append(f"claims key {kid} (fraiseql.tb_claims_key)")
     for index in BENCH_INDEXES:
         conn.execute(index)
     conn.commit()
@@ -291,8 +306,12 @@ def session(conn: psycopg.Connection[Any], user: str | None) -> Iterator[psycopg
     """One request: a transaction as the runtime opens it (``user`` given) or as the superuser (None)."""
     with conn.transaction(force_rollback=True):
         if user is not None:
-            conn.execute("SET LOCAL ROLE fraiseql_authenticated")
-            conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims(user),))
+            text = claims(user)
+            conn.execute(f"SET LOCAL ROLE {ROLE}")
+            conn.execute(
+                "SELECT set_config('request.jwt.claims', %s, true), set_config('request.jwt.claims_proof', %s, true)",
+                (text, claims_proof.prove(KEY, ROLE, text)),
+            )
         yield conn
 
 
@@ -370,21 +389,24 @@ def scan_lines(plan: list[str]) -> list[str]:
 
 
 def walk(url: str, manifest: Manifest, user: str, pages: int) -> tuple[str, Any, float]:
-    """``pages`` requests of ``feed`` through the reference executor, each after the last one's endCursor;
+    """``pages`` requests of ``memberFeed`` through the reference executor, each after the last one's endCursor;
     returns (the cursor after the last of them, the next page as ``execute`` answers it, seconds per request)."""
-    environ = {manifest.config.auth.jwt.secret_env or "JWT_SECRET": SECRET}
+    environ = {
+        manifest.config.auth.jwt.secret_env or "JWT_SECRET": SECRET,
+        manifest.config.security.claims_key_env: base64.b64encode(KEY).decode(),  # the runtime proves with it
+    }
     bearer = mint(manifest.config, sub=user, scopes=SCOPES, environ=environ)  # as the runtime's login mints it
     cursor: str | None = None
     with psycopg.connect(make_conninfo(url, user="fraiseql_authenticator"), autocommit=True) as conn:
         t0 = time.perf_counter()
         for _ in range(pages):
             variables: dict[str, Any] = {} if cursor is None else {"after": cursor}
-            result = execute(conn, manifest, Request("feed", variables, bearer), environ)
+            result = execute(conn, manifest, Request(FEED_OP, variables, bearer), environ)
             assert result["pageInfo"]["hasNextPage"], "ran out of posts before the deep page"
             cursor = result["pageInfo"]["endCursor"]
         per_request = (time.perf_counter() - t0) / pages
         assert cursor is not None
-        page = execute(conn, manifest, Request("feed", {"after": cursor}, bearer), environ)
+        page = execute(conn, manifest, Request(FEED_OP, {"after": cursor}, bearer), environ)
     return cursor, page, per_request
 
 
@@ -414,7 +436,8 @@ def cases(manifest: Manifest, user: str, cursor: str, cursor_row: tuple[Any, Any
     return [
         Case("1", "first page, ORDER BY … LIMIT 20", executor_statement(manifest, "posts", newest),
              (f"SELECT v.data FROM public.v_post AS v WHERE {visible} {order} LIMIT %s", [PAGE])),
-        Case("2", f"keyset page {PAGE_NO} (feed, after)", executor_statement(manifest, "feed", {"after": cursor}),
+        Case("2", f"keyset page {PAGE_NO} (memberFeed, after)",
+             executor_statement(manifest, FEED_OP, {"after": cursor}),
              (f"SELECT v.data, jsonb_build_array(v.created_at, v.id)::text FROM public.v_post AS v"
               f" WHERE {visible} AND v.created_at <= %s::timestamptz"
               f" AND (v.created_at < %s::timestamptz OR (v.created_at = %s::timestamptz AND v.id > %s::uuid))"
@@ -512,7 +535,7 @@ def main() -> None:
                 f"database {conninfo_to_dict(url).get('dbname')}: PostgreSQL {version}, jit={jit}, "
                 f"max_parallel_workers_per_gather={workers}"
             )
-            print(f"built examples/blog + query feed (keyset) in {tmp}; applied: {', '.join(applied)}")
+            print(f"built examples/blog + query memberFeed (keyset) in {tmp}; applied: {', '.join(applied)}")
             print("benchmark indexes: " + "; ".join(BENCH_INDEXES))
             print(
                 f"loaded in {load_time:.1f} s: {n_users} users, {n_posts} posts ({n_published} published), "
@@ -521,7 +544,7 @@ def main() -> None:
             print(f"acting as user {user} ({n_own} own posts), scopes {SCOPES}, role fraiseql_authenticated")
             print(f"{args.runs} timed runs per statement after 1 warm-up; JSON fetched as text\n")
 
-            # Page PAGE_NO of feed: walk there through the executor, and check the cursor against the row's.
+            # Page PAGE_NO of memberFeed: walk there through the executor, and check the cursor against the row's.
             last = (PAGE_NO - 1) * PAGE  # the last row of page PAGE_NO - 1
             row = conn.execute(
                 f"""
@@ -533,12 +556,12 @@ def main() -> None:
             conn.rollback()
             assert row is not None
             cursor, deep_page, per_request = walk(url, manifest, user, PAGE_NO - 1)
-            feed = find_operation(manifest, "feed")
+            feed = find_operation(manifest, FEED_OP)
             assert isinstance(feed, QueryEntry) and feed.paging is not None
             order = page_request(manifest, feed.paging, {}).order
             computed = encode_cursor(order, row[2])
             print(
-                f"walked {PAGE_NO - 1} pages of feed through execute() ({per_request * 1000:.2f} ms a request); "
+                f"walked {PAGE_NO - 1} pages of {FEED_OP} through execute() ({per_request * 1000:.2f} ms a request); "
                 f"endCursor of page {PAGE_NO - 1} == encode_cursor(row {last}): {cursor == computed}"
             )
 

@@ -4,9 +4,12 @@ Creates a throwaway database ``fqlbench_<hex>`` on the server given by ``--datab
 ``examples/blog/db/migrations/*.sql`` and then every file of ``examples/blog/build/sql/`` in name order (whatever
 the build holds when it runs), loads ``--rows`` posts over 1,000 users, and times pairs of statements:
 
-* with RLS: as the runtime runs a request, in a transaction with ``SET LOCAL ROLE fraiseql_authenticated``
-  and ``set_config('request.jwt.claims', <one real user's claims>, true)``, so the API view's guard, its
-  row filter and the tables' policies all apply;
+* with RLS: as the runtime runs a request, in a transaction with ``SET LOCAL ROLE fraiseql_authenticated``,
+  ``set_config('request.jwt.claims', <one real user's claims>, true)`` and
+  ``set_config('request.jwt.claims_proof', <their proof>, true)`` (docs/claims-proof.md: the HMAC
+  ``fraiseql_compiler.claims_proof.prove`` computes with a key generated for the run, which the script
+  installs in ``fraiseql.tb_claims_key`` after the build's SQL, as ``fraiseql migrate`` does), so the API
+  view's guard, its row filter and the tables' policies all apply, and every helper checks the proof;
 * without RLS: as the superuser (who bypasses RLS) on the same base view or table, with the predicate
   written by hand (the user id as a literal).
 
@@ -19,8 +22,9 @@ the guards and helpers), c0 ``count(*)`` of ``tb_post`` (the policy alone, no vi
 for every visible row, now that API views carry no ``security_barrier``); d1-d3, for contrast, the
 anti-pattern of DESIGN.md: copies of tb_post whose policy calls the helpers bare (once per row) against the
 same policy wrapped. Before the table, the script prints the plan lines of ``api.my_posts`` that show the
-guard and helpers as initPlans (loops=1), what one initPlan of each helper costs per statement, and whether
-the count through ``api.posts`` runs in parallel.
+guard and helpers as initPlans (loops=1), what one initPlan of each helper costs per statement, what one
+check of the claims' proof (``fraiseql.claims_proven``, which every helper runs) costs per statement, and
+whether the count through ``api.posts`` runs in parallel.
 
 Each side gets one warm-up run, then ``--runs`` timed runs (the sides alternate, so drift hits both);
 the wall time is measured around execute + fetch on the client, with plain (unprepared) statements.
@@ -44,6 +48,7 @@ import json
 import re
 import secrets
 import statistics
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,7 +61,15 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the compiler of this working tree
+
+from fraiseql_compiler import claims_proof  # noqa: E402
+
 BLOG = ROOT / "examples" / "blog"
+ROLE = "fraiseql_authenticated"  # the API role the benchmark's requests run as
+# The claims key of this run (docs/claims-proof.md): installed in the database after the build's SQL, and
+# proving every request's claims, as a runtime's key does.
+KEY = claims_proof.parse_key(claims_proof.new_key())
 TARGET = 1.3
 USERS = 1000
 SCOPES = ["read:posts", "write:posts"]  # not admin:posts: the has_scope term of case d2 is false
@@ -153,12 +166,14 @@ def throwaway_database(admin_url: str, keep: bool) -> Iterator[str]:
 
 
 def apply_schema(conn: psycopg.Connection[Any]) -> list[str]:
-    """The example's own migrations, then every generated file in name order (whatever the build holds now)."""
+    """The example's own migrations, then every generated file in name order (whatever the build holds now),
+    then the run's claims key, as ``fraiseql migrate`` installs it."""
     files = [*sorted((BLOG / "db" / "migrations").glob("*.sql")), *sorted((BLOG / "build" / "sql").glob("*.sql"))]
     for path in files:
         conn.execute(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+    kid, _ = claims_proof.install(conn, KEY)
     conn.commit()
-    return [str(p.relative_to(BLOG)) for p in files]
+    return [*(str(p.relative_to(BLOG)) for p in files), f"claims key {kid} (fraiseql.tb_claims_key)"]
 
 
 def load_data(conn: psycopg.Connection[Any], rows: int) -> str:
@@ -232,8 +247,12 @@ def session(conn: psycopg.Connection[Any], user: str | None) -> Iterator[psycopg
     """One request: a transaction as the runtime opens it (``user`` given) or as the superuser (None)."""
     with conn.transaction(force_rollback=True):
         if user is not None:
-            conn.execute("SET LOCAL ROLE fraiseql_authenticated")
-            conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims(user),))
+            text = claims(user)
+            conn.execute(f"SET LOCAL ROLE {ROLE}")
+            conn.execute(
+                "SELECT set_config('request.jwt.claims', %s, true), set_config('request.jwt.claims_proof', %s, true)",
+                (text, claims_proof.prove(KEY, ROLE, text)),
+            )
         yield conn
 
 
@@ -271,18 +290,52 @@ HELPERS = [
     "fraiseql.current_user_id()::uuid",
     "fraiseql.has_scope('read:posts')",
 ]
+# The proof check alone, with the arguments every helper passes it (each helper runs it itself, and again
+# through fraiseql.request_identity, which it reads when the claims pass the other checks).
+PROOF_CHECK = (
+    "fraiseql.claims_proven((CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text"
+    " ELSE pg_catalog.current_setting('role') END), pg_catalog.current_setting('request.jwt.claims', true),"
+    " pg_catalog.current_setting('request.jwt.claims_proof', true))"
+)
 
 
 def helper_costs(conn: psycopg.Connection[Any], user: str, rounds: int = 200) -> dict[str, float]:
-    """What one initPlan of each helper adds to a statement (ms): best of ``rounds`` minus ``SELECT 1``."""
-    stmts = ["SELECT 1", *(f"SELECT (SELECT {h})" for h in HELPERS)]
+    """What one initPlan of each helper, and of the proof check, adds to a statement (ms): best of ``rounds``
+    minus ``SELECT 1``."""
+    stmts = ["SELECT 1", *(f"SELECT (SELECT {h})" for h in (*HELPERS, PROOF_CHECK))]
     best = dict.fromkeys(stmts, float("inf"))
     for _ in range(rounds):  # round-robin, so load on the machine hits every statement alike
         for stmt in stmts:
             with session(conn, user):
                 elapsed, _ = run_once(conn, stmt, False)
             best[stmt] = min(best[stmt], elapsed)
-    return {h: (best[f"SELECT (SELECT {h})"] - best["SELECT 1"]) * 1000 for h in HELPERS}
+    return {h: (best[f"SELECT (SELECT {h})"] - best["SELECT 1"]) * 1000 for h in (*HELPERS, PROOF_CHECK)}
+
+
+def proven(conn: psycopg.Connection[Any], user: str) -> bool:
+    """Whether the database accepts the claims a request of ``user`` sets (the proof check, as the user)."""
+    with session(conn, user):
+        row = conn.execute(f"SELECT {PROOF_CHECK}").fetchone()
+    return bool(row and row[0])
+
+
+def proof_checks(conn: psycopg.Connection[Any], user: str, query: str) -> int:
+    """How many times one run of ``query`` evaluates ``fraiseql.claims_proven``, as the user (the function's
+    call count in this transaction, ``track_functions = 'all'``; the query runs once before, so that its
+    plans and the helpers' are cached as in a warm session)."""
+    counter = (
+        "SELECT pg_catalog.pg_stat_get_xact_function_calls('fraiseql.claims_proven(text, text, text)'::regprocedure)"
+    )
+    calls = 0
+    for _ in range(2):
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET LOCAL track_functions = 'all'")  # before the role switch: a superuser's setting
+            with session(conn, user):
+                before = conn.execute(counter).fetchone()
+                conn.execute(query).fetchall()
+                after = conn.execute(counter).fetchone()
+        calls = (after[0] if after and after[0] else 0) - (before[0] if before and before[0] else 0)
+    return calls
 
 
 def explain(conn: psycopg.Connection[Any], query: str, user: str | None, verbose: bool = False) -> list[str]:
@@ -392,9 +445,17 @@ def main() -> None:
         workers = [line.strip() for line in plan if "Workers Launched" in line or "Gather" in line]
         print(f"count(*) through api.posts, as the user: {'; '.join(workers) or 'NO PARALLEL PLAN'}\n")
 
+        # The proof must hold, or every case below would measure an anonymous caller.
+        accepted = proven(conn, user)
+        print(f"claims proven for {ROLE} (fraiseql.claims_proven as the user): {accepted}")
+        assert accepted, "the claims' proof does not check: the cases would run as no identity"
         print("per-statement cost of one helper initPlan (best of 200, minus SELECT 1), as the user:")
         for helper, cost in helper_costs(conn, user).items():
-            print(f"  (SELECT {helper}){'':<{38 - len(helper)}} {cost:6.3f} ms")
+            name = "fraiseql.claims_proven(role, claims, proof)" if helper == PROOF_CHECK else helper
+            print(f"  {'(SELECT ' + name + ')':<52} {cost:6.3f} ms")
+        print("evaluations of fraiseql.claims_proven in one statement, as the user (track_functions):")
+        for query in ("SELECT (SELECT fraiseql.current_user_id())", "SELECT data FROM api.my_posts"):
+            print(f"  {query:<52} {proof_checks(conn, user, query):6d}")
         print()
 
         for case in cases(user):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -19,6 +20,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite golden files (examples/*/build, tests/golden, tests/errors) from the current output",
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def claims_key_in_environment() -> Iterator[None]:
+    """`fraiseql migrate` and the runtime read the claims key from the environment (docs/claims-proof.md):
+    every test database gets the tests' key unless a test says otherwise."""
+    from tests.pg.sessions import CLAIMS_KEY_TEXT
+
+    previous = os.environ.get("FRAISEQL_CLAIMS_KEY")
+    os.environ["FRAISEQL_CLAIMS_KEY"] = CLAIMS_KEY_TEXT
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FRAISEQL_CLAIMS_KEY", None)
+        else:
+            os.environ["FRAISEQL_CLAIMS_KEY"] = previous
 
 
 @pytest.fixture

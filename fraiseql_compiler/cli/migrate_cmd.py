@@ -140,6 +140,18 @@ def run(
     build, build_dir, options = guarded(cwd, setup, outcome="nothing was applied")
     where = _display(build_dir, cwd)
     plan = guarded(cwd, lambda: inspect(database, build, repair), outcome="nothing was applied")
+    from fraiseql_compiler.migrate.apply import claims_key_status
+
+    kid, held = guarded(cwd, lambda: claims_key_status(database, build, options), outcome="nothing was applied")
+    key_var = build.settings.claims_key_env
+    # the claims key (docs/claims-proof.md): none held, or the variable's not among those held
+    # (or not the newest held: a rotation back to it must make it the newest, or the next one would retire it)
+    key_pending = not held or (kid is not None and held[0] != kid)
+    key_note = (
+        f"the claims key from {key_var} (kid {kid}) into fraiseql.tb_claims_key"
+        if kid is not None
+        else f"no claims key: the database holds none and {key_var} is not set"
+    )
 
     if status:
         rows = _status(plan, build)
@@ -158,14 +170,16 @@ def run(
     if check:
         if as_json:
             click.echo(json.dumps(_as_json(plan), indent=2))
-        elif plan.up_to_date:
+        elif plan.up_to_date and not key_pending:
             click.echo(f"up to date: the database matches {where}")
         else:
             click.echo(click.style("pending", fg="yellow", bold=True) + f": the database does not match {where}:")
             for line in _plan_lines(plan):
                 click.echo(line)
+            if key_pending:
+                click.echo(f"  key       {key_note}")
             click.echo("run `fraiseql migrate` (or see `fraiseql migrate --dry-run`)")
-        return EXIT_OK if plan.up_to_date else EXIT_FINDINGS
+        return EXIT_OK if plan.up_to_date and not key_pending else EXIT_FINDINGS
     if dry_run:
         if as_json:
             click.echo(json.dumps(_as_json(plan), indent=2))
@@ -175,16 +189,19 @@ def run(
         for a in plan.actions:
             click.echo(f"\n-- {_VERBS[a.action]} {a.name}" + (f"  ({_where(a)})" if a.file else ""))
             click.echo(a.sql)
-        click.echo("\n-- and the history rows in fraiseql.tb_migration / tb_schema_object\nCOMMIT;")
+        click.echo("\n-- and the history rows in fraiseql.tb_migration / tb_schema_object")
+        if key_pending:
+            click.echo(f"-- and {key_note} (its value is never printed)")
+        click.echo("COMMIT;")
         return EXIT_OK
 
-    if plan.up_to_date:
+    if plan.up_to_date and not key_pending:
         if as_json:
             click.echo(json.dumps(_as_json(plan, []), indent=2))
         else:
             click.echo(f"up to date: nothing to apply ({where})")
         return EXIT_OK
-    if not as_json:
+    if not as_json and plan.actions:
         click.echo(f"plan ({len(plan.actions)} step(s), one transaction):")
         for line in _plan_lines(plan):
             click.echo(line)
@@ -199,7 +216,7 @@ def run(
         report = _as_json(outcome.plan, outcome.applied)
         report["healed"] = sorted({a.name for a, _ in outcome.healed if a.action != "drop"})
         click.echo(json.dumps(report, indent=2))
-    elif not outcome.applied:
+    elif not outcome.applied and not key_pending:
         click.echo("nothing left to apply: another migrate applied it meanwhile")
     else:
         waited = (
@@ -207,7 +224,12 @@ def run(
             if outcome.waited_seconds > 0.5
             else ""
         )
-        click.echo(f"applied {len(outcome.applied)} step(s) in {elapsed:.2f} s{waited}")
+        if outcome.applied:
+            click.echo(f"applied {len(outcome.applied)} step(s) in {elapsed:.2f} s{waited}")
+    if key_pending and outcome.claims_key is not None and not as_json:
+        dropped = f"; retired {', '.join(outcome.claims_keys_dropped)}" if outcome.claims_keys_dropped else ""
+        others = "it and the previous one" if len(held) >= 1 and held[0] != outcome.claims_key else "it"
+        click.echo(f"claims key {outcome.claims_key} installed (the database accepts {others}){dropped}")
     if outcome.healed and not as_json:
         names = sorted({a.name for a, _ in outcome.healed if a.action != "drop"})
         click.echo(

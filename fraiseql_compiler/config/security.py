@@ -265,6 +265,9 @@ class SecuritySection(Section):
     # The scopes the API defines. When listed, `fraiseql lint` reports a scope used in code that is not
     # (FQL307), and the access matrix has a column for each.
     scopes: tuple[Scope, ...] = ()
+    # The variable holding the key the runtime proves each request's claims with (docs/claims-proof.md);
+    # `fraiseql migrate` installs the same key in the database.
+    claims_key_env: EnvName = "FRAISEQL_CLAIMS_KEY"
 
     @field_validator("scopes")
     @classmethod

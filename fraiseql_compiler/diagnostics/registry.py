@@ -194,6 +194,7 @@ CODES: dict[str, Code] = _codes(
     Code("FQL406", "credential-tables-owner", "The credential tables belong to another role"),
     Code("FQL407", "statement-failed", "A statement failed; nothing was applied"),
     Code("FQL408", "lock-wait", "Waited too long for a lock"),
+    Code("FQL409", "claims-key", "No claims key for the database, or not a key"),
     # 5xx: fraiseql test (access cases)
     Code("FQL500", "case-file-invalid", "An access case file is not valid"),
     Code("FQL501", "case-unknown-operation", "An access case runs an operation the schema does not have"),

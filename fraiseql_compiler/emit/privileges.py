@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from fraiseql_compiler import claims_proof
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.tables import TableAccess
 from fraiseql_compiler.emit.api_objects import api_relation, param_types, user_sources
@@ -57,6 +58,8 @@ def privileges(schema: Schema, facts: Facts) -> Privileges:
     names = {r.key: r.name for r in (*roles.api, roles.authenticator)}
 
     functions: dict[str, frozenset[str]] = {f"fraiseql.{sig}": api for sig in HELPER_FUNCTIONS}
+    # the helpers check the claims' proof through it, as their caller, the authenticator's auth flows included
+    functions[f"fraiseql.{claims_proof.SQL_FUNCTION}"] = api | {roles.authenticator.name}
     relations: dict[str, frozenset[str]] = {view.relation: api for view in facts.views.values()}
     if facts.needs_auth_functions:
         for sig, keys in GRANTS:

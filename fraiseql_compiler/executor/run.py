@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fraiseql_compiler.claims_proof import prove
 from fraiseql_compiler.executor import static_keys
 from fraiseql_compiler.executor.arguments import coerce_arguments
 from fraiseql_compiler.executor.claims import link_request, normalize
@@ -331,6 +332,27 @@ def _flow_role(
     raise ExecutionError(401, "UNAUTHENTICATED", "authentication required")
 
 
+def claims_key(manifest: Manifest, environ: Mapping[str, str] | None) -> bytes:
+    """The key the runtime proves claims with, from its environment (docs/claims-proof.md)."""
+    import os
+
+    from fraiseql_compiler.claims_proof import BadKey, parse_key
+
+    name = manifest.config.security.claims_key_env
+    value = (os.environ if environ is None else environ).get(name)
+    if not value:
+        raise ExecutionError(
+            500,
+            "MISCONFIGURED",
+            f"{name} is not set: the runtime proves each request's claims to the database with it (the key "
+            "`fraiseql migrate` installed; docs/claims-proof.md)",
+        )
+    try:
+        return parse_key(value)
+    except BadKey as exc:
+        raise ExecutionError(500, "MISCONFIGURED", f"{name} {exc}") from None
+
+
 def _check_revocation(conn: Any, manifest: Manifest, claims: dict[str, Any], role: str) -> None:
     """Every authenticated request, guarded or not: the database guards cover guarded operations, and a
     runtime must not serve even a public one to a revoked token."""
@@ -367,7 +389,16 @@ def _in_transaction(
             role, claims = _flow_role(manifest, flow, role, claims)
         if role != manifest.database.roles["authenticator"]:
             conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
-        conn.execute("SELECT set_config(%s, %s, true)", (manifest.database.claims_setting, dumps(claims)))
+        text = dumps(claims)
+        conn.execute(
+            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+            (
+                manifest.database.claims_setting,
+                text,
+                manifest.database.proof_setting,
+                prove(claims_key(manifest, environ), role, text),
+            ),
+        )
         _check_revocation(conn, manifest, claims, role)
         if isinstance(op, QueryEntry):
             return _query(conn, op, args, page)

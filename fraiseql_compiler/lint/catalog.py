@@ -43,10 +43,12 @@ Decisions:
   binary-compatible type) counts; any index whose first key is the column counts as an index on it.
 * What fraiseql grants on purpose is not a finding. The ``SECURITY DEFINER`` auth functions of schema
   ``fraiseql`` may be executable by exactly the API roles :data:`~fraiseql_compiler.emit.auth_sql.GRANTS`
-  gives them (read at call time, by signature), and the view ``fraiseql.request_identity`` (which runs as its
-  owner on purpose, to read the revocation and identity tables) may be read by every API role but the
-  anonymous one, as ``emit/privileges.py`` grants it. Any other role with EXECUTE or SELECT on them, or any
-  other object of schema ``fraiseql``, is reported like the user's own objects.
+  gives them (read at call time, by signature); ``fraiseql.claims_proven`` (which checks the claims' proof
+  against the key only its owner may read, and answers yes or no) may be executed by every API role; and the
+  view ``fraiseql.request_identity`` (which runs as its owner on purpose, to read the revocation and identity
+  tables) may be read by every API role but the anonymous one, as ``emit/privileges.py`` grants it. Any
+  other role with EXECUTE or SELECT on them, or any other object of schema ``fraiseql``, is reported like
+  the user's own objects.
 * Objects that belong to an extension (``pg_depend.deptype = 'e'``, e.g. pgcrypto's functions in
   ``public``) are the extension's business and are skipped; so are functions in language ``internal``.
 * ``api_schema`` is always inspected, even when ``schemas`` omits it.
@@ -58,6 +60,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from fraiseql_compiler import claims_proof
 from fraiseql_compiler.diagnostics import Diagnostic, FraiseQLError, diag
 from fraiseql_compiler.sql.quoting import quote_ident
 
@@ -320,12 +323,23 @@ def _function_findings(rows: list[dict[str, Any]], api_roles: Mapping[str, str])
         )
 
 
+# The SECURITY DEFINER functions of 0001 (templates/fraiseql_schema.sql.j2) that fraiseql grants to every API
+# role on purpose, as auth_sql.GRANTS lists 0002's.
+_SCHEMA_DEFINERS_FOR_EVERY_API_ROLE = (
+    # Checks the request's claims against the claims key (docs/claims-proof.md). It must run as its owner to
+    # read fraiseql.tb_claims_key, which no API role may read, and every helper calls it as the caller; it
+    # answers only true or false, so it reveals nothing of the key.
+    claims_proof.SQL_FUNCTION,
+)
+
+
 def _auth_function_grants(api_roles: Mapping[str, str]) -> dict[str, frozenset[str]]:
-    """signature (in schema fraiseql) → the API roles the build grants EXECUTE, from auth_sql.GRANTS."""
+    """signature (in schema fraiseql) → the API roles the build grants EXECUTE: auth_sql.GRANTS, and
+    :data:`_SCHEMA_DEFINERS_FOR_EVERY_API_ROLE`."""
     from fraiseql_compiler.emit.auth_sql import API, GRANTS, IDENTIFIED
 
     out: dict[str, frozenset[str]] = {}
-    for signature, keys in GRANTS:
+    for signature, keys in GRANTS + tuple((s, (API,)) for s in _SCHEMA_DEFINERS_FOR_EVERY_API_ROLE):
         roles: set[str] = set()
         for key in keys:
             if key == API:

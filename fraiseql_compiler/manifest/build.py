@@ -10,6 +10,7 @@ from fraiseql_compiler import __version__
 from fraiseql_compiler.analysis import Facts
 from fraiseql_compiler.analysis.bindings import Binding
 from fraiseql_compiler.analysis.paging import Paging
+from fraiseql_compiler.claims_proof import PROOF_SETTING
 from fraiseql_compiler.config import Config
 from fraiseql_compiler.diagnostics import Span
 from fraiseql_compiler.emit.api_objects import api_relation, param_types
@@ -89,6 +90,20 @@ def _auth(auth: Auth) -> m.Auth:
 @lru_cache(maxsize=1024)
 def _binding(b: Binding) -> m.Binding:
     return m.Binding(argument=b.argument, column=b.column, kind=b.kind, position=b.position)
+
+
+def _claims_proof() -> m.ClaimsProof:
+    from fraiseql_compiler.claims_proof import SPEC, vectors
+
+    return m.ClaimsProof(
+        algorithm="HMAC-SHA256",
+        key=SPEC["key"],
+        kid=SPEC["kid"],
+        message=SPEC["message"],
+        proof=SPEC["proof"],
+        role=SPEC["role"],
+        vectors=[m.ClaimsProofVector(**v) for v in vectors()],
+    )
 
 
 def _paging(p: Paging) -> m.PagingEntry:
@@ -251,7 +266,9 @@ def build_manifest(
         content_hash="",
         database=m.Database(
             api_schema=settings.api_schema,
+            claims_proof=_claims_proof(),
             claims_setting=CLAIMS_SETTING,
+            proof_setting=PROOF_SETTING,
             roles=dict(sorted((r.key, r.name) for r in (settings.roles.authenticator, *settings.roles.api))),
             schema_=default_schema,
         ),

@@ -152,6 +152,7 @@ def runtime_config(config: Config, oauth_callback: bool = False) -> m.RuntimeCon
                 static=[m.StaticKey(key_hash=k.key_hash, name=k.name, scopes=list(k.scopes)) for k in keys.static],
                 storage=keys.storage,
             ),
+            claims_key_env=security.claims_key_env,
             optional_claims=list(security.optional_claims),
             pkce=(
                 m.PkceConfig(

@@ -204,6 +204,7 @@ class RateLimitingConfig(Model):
 
 class SecurityConfig(Model):
     api_keys: ApiKeysConfig
+    claims_key_env: str  # the variable holding the key that proves claims (docs/claims-proof.md)
     optional_claims: list[str]  # passed through by this exact name when a token carries one
     pkce: PkceConfig | None
     providers: list[ProviderConfig]
@@ -493,9 +494,30 @@ class Compiler(Model):
     version: str
 
 
+class ClaimsProofVector(Model):
+    claims: str
+    key: str  # as the variable holds it
+    proof: str
+    role: str
+
+
+class ClaimsProof(Model):
+    """What a runtime computes to prove a request's claims (docs/claims-proof.md), with test vectors."""
+
+    algorithm: Literal["HMAC-SHA256"]
+    key: str
+    kid: str
+    message: str
+    proof: str
+    role: str
+    vectors: list[ClaimsProofVector]
+
+
 class Database(Model):
     api_schema: str
+    claims_proof: ClaimsProof
     claims_setting: str
+    proof_setting: str  # where the runtime sets the claims' proof (fraiseql_compiler/claims_proof.py)
     roles: dict[str, str]  # role key → database role, the authenticator included
     schema_: str = Field(alias="schema")
 

@@ -39,6 +39,7 @@ class Options:
     wait_seconds: float = 60.0  # for another migrate to finish (the advisory lock)
     lock_timeout_seconds: float = 5.0  # for a table lock, per statement
     statement_timeout_seconds: float = 300.0
+    claims_key: str | None = None  # the claims key (base64); None: from the variable the build names
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Outcome:
     applied: list[tuple[Action, float]] = field(default_factory=list)  # (action, seconds)
     healed: list[tuple[Action, float]] = field(default_factory=list)  # re-created after your migrations
     waited_seconds: float = 0.0
+    claims_key: str | None = None  # the kid of the claims key the database now holds (installed or kept)
+    claims_keys_dropped: list[str] = field(default_factory=list)  # kids retired by a rotation
 
 
 Progress = Callable[[Action, int, int], None]
@@ -366,6 +369,54 @@ def _heal(
     return out
 
 
+def _claims_key(conn: Any, build: Build, options: Options) -> bytes | None:
+    """The claims key to install (docs/claims-proof.md): the one given, else the variable's; none when the
+    variable is unset and the database already holds one; refused (FQL409) when it holds none, since every
+    request would then be anonymous, or when the value is not a key."""
+    import os
+
+    from fraiseql_compiler import claims_proof
+
+    name = build.settings.claims_key_env
+    raw = options.claims_key if options.claims_key is not None else os.environ.get(name)
+    if raw:
+        try:
+            return claims_proof.parse_key(raw)
+        except claims_proof.BadKey as exc:
+            raise refused(
+                "FQL409", f"{name} {exc}", "set it to 32 random bytes, base64: openssl rand -base64 32"
+            ) from None
+    if not claims_proof.installed(conn):
+        raise refused(
+            "FQL409",
+            f"the database holds no claims key and {name} is not set",
+            f"set {name} (openssl rand -base64 32) in migrate's environment and the runtime's: the runtime proves "
+            "each request's claims with it, and the database accepts no identity without it",
+        )
+    return None
+
+
+def claims_key_status(url: str, build: Build, options: Options) -> tuple[str | None, list[str]]:
+    """(the kid of the key migrate would install, or None when its variable is unset; the kids the database
+    holds, newest first). A malformed key is refused (FQL409) here too, before anything runs."""
+    import os
+
+    from fraiseql_compiler import claims_proof
+
+    name = build.settings.claims_key_env
+    raw = options.claims_key if options.claims_key is not None else os.environ.get(name)
+    kid = None
+    if raw:
+        try:
+            kid = claims_proof.key_id(claims_proof.parse_key(raw))
+        except claims_proof.BadKey as exc:
+            raise refused(
+                "FQL409", f"{name} {exc}", "set it to 32 random bytes, base64: openssl rand -base64 32"
+            ) from None
+    with connect(url, autocommit=True) as conn:
+        return kid, claims_proof.installed(conn)
+
+
 def apply(url: str, build: Build, options: Options, progress: Progress | None = None) -> Outcome:
     """Plan under the lock and apply, in one transaction; retried when a statement's lock wait times out."""
     import psycopg
@@ -403,6 +454,7 @@ def _apply_once(url: str, build: Build, options: Options, progress: Progress | N
         conn.execute(history.BOOTSTRAP)
         result = _state(conn, build, options.repair)
         _refusals(result, options)
+        key = _claims_key(conn, build, options)
         outcome = Outcome(result, waited_seconds=waited)
         from psycopg import sql as pgsql
 
@@ -422,5 +474,9 @@ def _apply_once(url: str, build: Build, options: Options, progress: Progress | N
             outcome.applied += outcome.healed
         if result.actions or result.drift:
             _record(conn, build, result.recorded, outcome.applied)
+        if key is not None:
+            from fraiseql_compiler import claims_proof
+
+            outcome.claims_key, outcome.claims_keys_dropped = claims_proof.install(conn, key)
         conn.commit()
         return outcome

@@ -57,6 +57,7 @@ class Settings:
     wait_seconds: float = 60.0
     lock_timeout_seconds: float = 5.0
     statement_timeout_seconds: float = 300.0
+    claims_key_env: str = "FRAISEQL_CLAIMS_KEY"  # [security] claims_key_env: the key migrate installs
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def load_build(directory: Path, root: Path | None) -> Build:
         wait_seconds=float(recorded.get("wait_seconds", Settings.wait_seconds)),
         lock_timeout_seconds=float(recorded.get("lock_timeout_seconds", Settings.lock_timeout_seconds)),
         statement_timeout_seconds=float(recorded.get("statement_timeout_seconds", Settings.statement_timeout_seconds)),
+        claims_key_env=str(config.get("security", {}).get("claims_key_env", Settings.claims_key_env)),
     )
     return Build(
         objects=tuple(objects),

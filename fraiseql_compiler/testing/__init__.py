@@ -107,11 +107,16 @@ def run(
 
     from fraiseql_compiler.testing.runner import migrate, run_suite, server_url, throwaway_database
 
-    env = os.environ if environ is None else environ
+    env = dict(os.environ if environ is None else environ)
+    key_env = prepared.manifest.config.security.claims_key_env
+    if not env.get(key_env):  # a key for the run: the throwaway database and the runtime share it
+        from fraiseql_compiler.claims_proof import new_key
+
+        env[key_env] = new_key()
     url = server_url(database, env)
     started = time.perf_counter()
     with throwaway_database(url) as db:
-        migrate(db, prepared.artifacts, prepared.root)
+        migrate(db, prepared.artifacts, prepared.root, claims_key=env[key_env])
         setup = time.perf_counter() - started
         report = run_suite(prepared.suite, prepared.manifest, db, env, on_outcome, matrix)
     report.setup_seconds = setup

@@ -203,7 +203,7 @@ def fraiseql_database(request: pytest.FixtureRequest) -> Iterator[FraiseQLDataba
         artifacts, manifest = build(root)
         credentials = Credentials(manifest, os.environ)
         db_url = stack.enter_context(throwaway_database(url))
-        migrate(db_url, artifacts, root)
+        migrate(db_url, artifacts, root, claims_key=credentials.environ[manifest.config.security.claims_key_env])
     except FraiseQLError as exc:
         failure = exc
     except BaseException:

@@ -131,8 +131,8 @@ def _shown(url: str) -> str:
     return f"{parts.get('user', '')}@{parts.get('host', 'localhost')}:{parts.get('port', 5432)}"
 
 
-def migrate(url: str, artifacts: Mapping[str, str], root: Path) -> None:
-    """Apply the user's migrations and the build, as ``fraiseql migrate`` does."""
+def migrate(url: str, artifacts: Mapping[str, str], root: Path, claims_key: str | None = None) -> None:
+    """Apply the user's migrations and the build, as ``fraiseql migrate`` does (with the run's claims key)."""
     import tempfile
 
     from fraiseql_compiler.migrate import Options, apply, load_build
@@ -143,7 +143,7 @@ def migrate(url: str, artifacts: Mapping[str, str], root: Path) -> None:
             target = build_dir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
-        apply(url, load_build(build_dir, root), Options())
+        apply(url, load_build(build_dir, root), Options(claims_key=claims_key))
 
 
 # --- credentials -------------------------------------------------------------------------------------------
@@ -159,6 +159,11 @@ class Credentials:
         jwt_cfg = manifest.config.auth.jwt
         if jwt_cfg.secret_env and not env.get(jwt_cfg.secret_env):
             env[jwt_cfg.secret_env] = secrets.token_urlsafe(48)
+        key_env = manifest.config.security.claims_key_env
+        if not env.get(key_env):  # the run's database gets the same key (migrate(claims_key=...))
+            from fraiseql_compiler.claims_proof import new_key
+
+            env[key_env] = new_key()
         self.environ = env
         self._provider_keys: dict[str, tuple[Any, str, str]] = {}  # name -> (private key, kid, algorithm)
         providers = []
@@ -292,6 +297,8 @@ def _setup_identities(conn: Any, manifest: Manifest, suite: Suite, names: set[st
 
 def _setup_identity(conn: Any, manifest: Manifest, name: str, ident: Identity, creds: Credentials) -> None:
     """The credentials of ``ident``, kept in ``creds`` under ``name``."""
+    from fraiseql_compiler.claims_proof import prove
+    from fraiseql_compiler.executor.run import claims_key
     from fraiseql_compiler.executor.tokens import dumps, unverified_parts
 
     roles = manifest.database.roles
@@ -308,7 +315,12 @@ def _setup_identity(conn: Any, manifest: Manifest, name: str, ident: Identity, c
         claims = {"sub": ident.key_owner, "scopes": list(ident.scopes), "auth": "jwt", "jti": str(uuid.uuid4())}
         with conn.transaction():
             conn.execute(f'SET LOCAL ROLE "{roles["authenticated"]}"')
-            conn.execute("SELECT set_config(%s, %s, true)", (manifest.database.claims_setting, dumps(claims)))
+            text = dumps(claims)
+            proof = prove(claims_key(manifest, creds.environ), roles["authenticated"], text)
+            conn.execute(
+                "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+                (manifest.database.claims_setting, text, manifest.database.proof_setting, proof),
+            )
             row = conn.execute(
                 "SELECT key FROM fraiseql.fn_create_api_key(%s, %s)", (f"fraiseql test: {name}", list(ident.scopes))
             ).fetchone()

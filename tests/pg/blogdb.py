@@ -18,9 +18,10 @@ from fraiseql_compiler.executor.run import Request, execute
 from fraiseql_compiler.manifest import MANIFEST_FILE, Manifest
 from fraiseql_compiler.project import resolve_project
 from tests.cases import REPO
+from tests.pg.sessions import CLAIMS_KEY_TEXT, install_claims_key
 
 SECRET = "test-secret-0123456789abcdef0123456789abcdef0123456789abcdef012345"  # 64 bytes: HS512 too
-ENV = {"JWT_SECRET": SECRET}
+ENV = {"JWT_SECRET": SECRET, "FRAISEQL_CLAIMS_KEY": CLAIMS_KEY_TEXT}
 
 
 @dataclass
@@ -73,5 +74,6 @@ def build_blog(
         admin.execute(migration.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for path in sorted(p for p in artifacts if p.startswith("sql/")):
         admin.execute(artifacts[path])  # type: ignore[arg-type]
+    install_claims_key(admin)
     url = psycopg.conninfo.make_conninfo(pg_url, user="fraiseql_authenticator")
     return Blog(url, admin, Manifest.model_validate_json(artifacts[MANIFEST_FILE]), project)

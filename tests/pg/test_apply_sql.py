@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.cases import Case, cases, compiled, sql_files
+from tests.pg.sessions import install_claims_key, set_claims
 
 CASES = [c for c in cases() if c.ddl is not None]
 SUB_A = "00000000-0000-0000-0000-00000000000a"
@@ -20,6 +21,14 @@ def _apply(conn: psycopg.Connection[Any], case: Case) -> None:
     conn.execute(case.ddl.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for _, sql in sql_files(case):
         conn.execute(sql)  # type: ignore[arg-type]
+    install_claims_key(conn)  # what `fraiseql migrate` does after the SQL
+
+
+def _login_role(conn: psycopg.Connection[Any]) -> str:
+    """The role these tests' requests run as: the superuser that applied the SQL, with no SET ROLE."""
+    row = conn.execute("SELECT session_user").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -60,13 +69,14 @@ def test_blog_views_embed_related_rows(pg_conn: psycopg.Connection[Any]) -> None
 def test_blog_claim_helpers_treat_missing_claims_as_anonymous(pg_conn: psycopg.Connection[Any]) -> None:
     case = next(c for c in CASES if c.name == "examples/blog")
     _apply(pg_conn, case)
+    role = _login_role(pg_conn)
     assert pg_conn.execute("SELECT fraiseql.current_user_id()").fetchone() == (None,)
-    pg_conn.execute("SELECT set_config('request.jwt.claims', '', true)")
+    set_claims(pg_conn, role, "")  # '' even with a valid proof
     assert pg_conn.execute("SELECT fraiseql.current_user_id(), fraiseql.claims()").fetchone() == (None, {})
-    pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": SUB_A}),))
+    set_claims(pg_conn, role, {"sub": SUB_A})
     assert pg_conn.execute("SELECT fraiseql.current_user_id()").fetchone() == (None,)  # no auth method: no one
     claims = {"sub": SUB_A, "auth": "jwt", "jti": "j-1"}
-    pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+    set_claims(pg_conn, role, claims)
     assert pg_conn.execute("SELECT fraiseql.current_user_id()").fetchone() == (SUB_A,)
 
 
@@ -97,7 +107,7 @@ def test_compiled_row_filters_run(pg_conn: psycopg.Connection[Any], case: Case) 
             continue
         claims, params, expected = ROW_FILTER_PARAMS[query["id"]]
         assert len(params) == len(rf["params"])
-        pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+        set_claims(pg_conn, _login_role(pg_conn), claims)
         name = "q_" + query["name"]
         # Simple-query protocol, so PostgreSQL (not the driver) sees the $n of the PREPARE body.
         prepare = f"PREPARE {name} AS SELECT data FROM {query['sql_source']} WHERE {rf['sql']}"
@@ -110,6 +120,6 @@ def test_compiled_row_filters_run(pg_conn: psycopg.Connection[Any], case: Case) 
         rows = cursor.execute(sql, params).fetchall()  # type: ignore[arg-type]
         assert len(rows) == expected, query["id"]
         # anonymous: the same filter returns nothing rather than everything
-        pg_conn.execute("SELECT set_config('request.jwt.claims', '', true)")
+        set_claims(pg_conn, _login_role(pg_conn), "")
         if "current_user_id" in rf["source"] or "jwt:" in rf["source"]:
             assert cursor.execute(sql, params).fetchall() == [], query["id"]  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ normalized claims in ``request.jwt.claims`` (transaction-local), then the call.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from fraiseql_compiler.emit.auth_sql import GRANTS, TABLES, emit_auth_sql
 from fraiseql_compiler.emit.sql import HELPER_FUNCTIONS, emit_fraiseql_schema
 from fraiseql_compiler.ir import Schema
 from fraiseql_compiler.settings import Settings
+from tests.pg.sessions import install_claims_key, set_claims
 
 Conn = psycopg.Connection[Any]
 
@@ -84,6 +84,7 @@ def apply(conn: Conn, *, ddl: str = BLOG_DDL, revocation: bool = True, login: tu
     conn.execute(ddl)
     conn.execute(schema_0001)
     conn.execute(auth_0002)
+    install_claims_key(conn)  # what `fraiseql migrate` does after the SQL
     if not login:
         conn.execute("UPDATE public.tb_user SET password_hash = fraiseql.bcrypt_hash(%s)", (PASSWORD,))
 
@@ -107,10 +108,7 @@ def call(conn: Conn, role: str, claims: dict[str, Any] | None, query: str, param
     """One request: SET LOCAL ROLE, claims, the query; committed unless it raises."""
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        conn.execute(
-            "SELECT pg_catalog.set_config('request.jwt.claims', %s, true)",
-            ("" if claims is None else json.dumps(claims),),
-        )
+        set_claims(conn, role, "" if claims is None else claims)  # proven for the role, as the runtime does
         cur = conn.execute(query, params)
         return cur.fetchall() if cur.description else []
 
@@ -236,8 +234,11 @@ def test_catalog_search_path_forced_rls_and_owner_only_policies(pg_conn: Conn) -
         """SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
            WHERE c.relnamespace = 'fraiseql'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1"""
     ).fetchall()
-    assert sorted(t[0] for t in tables) == sorted(TABLES)
-    assert all(t[1] and t[2] for t in tables), tables
+    # the credential tables, and the claims key (0001): no policy, so only its owner reads it, through the
+    # SECURITY DEFINER fraiseql.claims_proven
+    assert sorted(t[0] for t in tables) == sorted((*TABLES, "tb_claims_key"))
+    assert all(t[1] and t[2] for t in tables if t[0] != "tb_claims_key"), tables
+    assert ("tb_claims_key", True, False) in tables
     policies = pg_conn.execute(
         """SELECT p.polname, ARRAY(SELECT pg_get_userbyid(r) FROM unnest(p.polroles) r)
            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
@@ -255,7 +256,7 @@ def test_catalog_search_path_forced_rls_and_owner_only_policies(pg_conn: Conn) -
     assert definers == {
         "fn_login", "fn_refresh_token", "fn_upsert_oauth_user", "fn_create_api_key",
         "fn_verify_api_key", "fn_revoke_api_key", "fn_revoke_token", "fn_revoke_all", "fn_purge_revoked",
-        "fn_link_provider_identity",
+        "fn_link_provider_identity", "claims_proven",
     }  # fmt: skip
     # the one view that runs as its owner: whether the request's own claims are revoked
     owner_views = pg_conn.execute(
@@ -269,6 +270,8 @@ def test_execute_is_granted_by_name_to_exactly_the_listed_roles(pg_conn: Conn) -
     apply(pg_conn)
     keys = {ANON: "anonymous", AUTHED: "authenticated", API_KEY: "api_key", AUTHENTICATOR: "authenticator"}
     expected: dict[str, set[str]] = {f: {ANON, AUTHED, API_KEY} for f in HELPER_FUNCTIONS}
+    # every helper calls it as its caller, the authenticator's auth flows included (it answers yes or no)
+    expected["claims_proven(text, text, text)"] = {ANON, AUTHED, API_KEY, AUTHENTICATOR}
     for signature, grantees in GRANTS:
         expected[signature] = {
             role
@@ -771,9 +774,11 @@ def test_non_superuser_owner_with_forced_rls_on_the_login_table(pg_conn: Conn) -
                 FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE pronamespace = 'fraiseql'::regnamespace LOOP
                     EXECUTE format('ALTER FUNCTION %s OWNER TO {owner}', f);
                 END LOOP;
-            END $$"""
+            END $$;
+            ALTER TABLE fraiseql.tb_claims_key OWNER TO {owner}"""
     )
     pg_conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner)))
+    install_claims_key(pg_conn)  # as the owner, as `fraiseql migrate` would
     # pgcrypto is created in [database] schema (app), whatever the session's search_path
     pg_conn.execute(
         "ALTER TABLE app.tb_account ENABLE ROW LEVEL SECURITY; ALTER TABLE app.tb_account FORCE ROW LEVEL SECURITY"
@@ -790,6 +795,8 @@ def test_non_superuser_owner_with_forced_rls_on_the_login_table(pg_conn: Conn) -
     ).fetchone() == (0,)
     [(subject, _, token)] = login(pg_conn, identifier="carol")
     assert subject == "1" and refresh(pg_conn, token)
+    # fraiseql.claims_proven runs as the owner, which reads its own key table
+    assert call(pg_conn, AUTHED, jwt(sub="1"), "SELECT fraiseql.current_user_id()") == [("1",)]
     assert login(pg_conn, identifier="carol", password="wrong") == []
     # without its policy the owner is shut out of its own table
     pg_conn.execute("DROP POLICY fqlauth_owner ON fraiseql.tb_login_attempt")

@@ -12,7 +12,7 @@ import pytest
 
 from fraiseql_compiler.executor.errors import ExecutionError
 from tests.pg.blogdb import Blog, build_blog
-from tests.pg.sessions import ALICE, BOB, BOB_DRAFT, acting_as, user
+from tests.pg.sessions import ALICE, BOB, BOB_DRAFT, acting_as, set_claims, user
 
 
 @pytest.fixture
@@ -161,9 +161,7 @@ def test_api_roles_cannot_touch_what_is_not_theirs(blog: Blog) -> None:
     with psycopg.connect(blog.url, autocommit=True) as conn:
         conn.execute("BEGIN")
         conn.execute("SET LOCAL ROLE fraiseql_authenticated")
-        conn.execute(
-            "SELECT set_config('request.jwt.claims', %s, true)", (f'{{"sub": "{ALICE}", "auth": "jwt", "jti": "j1"}}',)
-        )
+        set_claims(conn, "fraiseql_authenticated", f'{{"sub": "{ALICE}", "auth": "jwt", "jti": "j1"}}')
         direct = sorted(r[0] for r in conn.execute("SELECT id::text FROM public.tb_post").fetchall())
         through_api = sorted(r[0] for r in conn.execute("SELECT id::text FROM api.posts").fetchall())
         assert direct == through_api  # the base table shows no more than the API

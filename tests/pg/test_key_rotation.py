@@ -24,7 +24,7 @@ from fraiseql_compiler.manifest.io import dumps
 from fraiseql_compiler.project import resolve_project
 from tests.cases import REPO
 from tests.pg.blogdb import Blog, build_blog
-from tests.pg.sessions import ALICE
+from tests.pg.sessions import ALICE, CLAIMS_KEY_TEXT
 
 OLD, NEW = "2025-01", "2025-07"  # kids as people name them: when the key was made
 
@@ -74,6 +74,7 @@ def deploy(blog: Blog, jwks: list[dict[str, Any]], signing_key_id: str | None) -
 
 
 def run(blog: Blog, operation: str, token: str | None, env: Mapping[str, str], **variables: Any) -> Any:
+    env = {"FRAISEQL_CLAIMS_KEY": CLAIMS_KEY_TEXT, **env}  # the runtime always holds the claims key
     with psycopg.connect(blog.url, autocommit=True) as conn:
         try:
             return execute(conn, blog.manifest, Request(operation, variables, token), env)

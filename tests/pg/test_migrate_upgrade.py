@@ -27,12 +27,13 @@ import pytest
 from click.testing import CliRunner, Result
 from psycopg import sql
 
+from fraiseql_compiler.claims_proof import key_id
 from fraiseql_compiler.cli.app import app
 from fraiseql_compiler.executor.errors import ExecutionError
 from fraiseql_compiler.manifest import MANIFEST_FILE, Manifest
 from tests.cases import REPO
 from tests.pg.blogdb import Blog
-from tests.pg.sessions import ALICE, BOB
+from tests.pg.sessions import ALICE, BOB, CLAIMS_KEY, CLAIMS_KEY_TEXT
 from tests.pgserver import PgServer
 
 PREVIOUS = Path(__file__).parent / "fixtures" / "previous_release"
@@ -145,8 +146,9 @@ def row_counts(url: str) -> dict[str, int]:
 # --- today ----------------------------------------------------------------------------------------------------
 
 
-def migrate(root: Path, url: str, *args: str) -> Result:
-    return CliRunner().invoke(app, ["migrate", str(root), "--database", url, *args])
+def migrate(root: Path, url: str, *args: str, key: str | None = CLAIMS_KEY_TEXT) -> Result:
+    """`fraiseql migrate`, with the claims key in its environment (the runtime's, tests/pg/blogdb.py's ENV)."""
+    return CliRunner().invoke(app, ["migrate", str(root), "--database", url, *args], env={"FRAISEQL_CLAIMS_KEY": key})
 
 
 def dump(url: str) -> str:
@@ -196,16 +198,26 @@ def test_a_previous_release_database_upgrades_with_every_row_and_credential_inta
 
     root = tmp_path / "blog"
     shutil.copytree(REPO / "examples" / "blog", root)  # today's project, its committed build
+    # the old database holds no claims key: without one in the environment, nothing is applied (FQL409)
+    keyless = migrate(root, url, key=None)
+    assert keyless.exit_code != 0 and "FQL409" in keyless.output, keyless.output
+    assert row_counts(url) == before
     first = migrate(root, url)
     assert first.exit_code == 0, first.output
+    assert f"claims key {key_id(CLAIMS_KEY)} installed" in first.output, first.output
     # the old objects are adopted (dropped and created again from today's build); 0001_base.sql runs again
     assert "(adopted)" in first.output and "apply     0001_base.sql" in first.output
     assert migrate(root, url, "--check").exit_code == 0
     again = migrate(root, url)
     assert again.exit_code == 0 and "up to date" in again.output
 
-    assert row_counts(url) == before  # every table, every row (0001_base.sql's seed inserted nothing twice)
+    # every table, every row (0001_base.sql's seed inserted nothing twice), and the claims key, from the
+    # environment: the old runtime's requests (claims without a proof) are now no identity
+    assert row_counts(url) == before | {"fraiseql.tb_claims_key": 1}
     with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT kid FROM fraiseql.tb_claims_key").fetchall() == [(key_id(CLAIMS_KEY),)]
+        unproven = jwt_claims(ALICE, "read:posts", jti="old-runtime")
+        assert request(admin, "fraiseql_authenticated", unproven, "SELECT fraiseql.current_user_id()") == [(None,)]
         titles = [r[0] for r in admin.execute("SELECT title FROM public.tb_post ORDER BY title").fetchall()]
         assert titles == ["Bob here", "Hello", "Old one"]
         # re-running 0001_base.sql replaced the user's functions with today's text (CREATE OR REPLACE)

@@ -34,7 +34,7 @@ from tests.cases import REPO
 from tests.oidc_fake import ALICE as ALICE_AT_PROVIDER
 from tests.oidc_fake import AUDIENCE, CLIENT_ID, REDIRECT_URI, FakeOidc, new_rsa_key, s256
 from tests.pg.blogdb import SECRET, Blog, build_blog
-from tests.pg.sessions import ALICE, ALICE_DRAFT
+from tests.pg.sessions import ALICE, ALICE_DRAFT, CLAIMS_KEY_TEXT
 from tests.pgserver import PgServer
 
 # The guide's block, with the issuer in the environment (the fake provider's port changes every run).
@@ -82,7 +82,8 @@ def fake(signing_key: tuple[str, Any, dict[str, Any]]) -> Iterator[FakeOidc]:
 @pytest.fixture
 def env(blog: Blog, fake: FakeOidc, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """The runtime's environment for the fake provider, fresh caches (as after a restart), no links."""
-    values = {"JWT_SECRET": SECRET, "OIDC_ISSUER": fake.issuer, "AUTH0_CLIENT_ID": CLIENT_ID}
+    values = {"JWT_SECRET": SECRET, "OIDC_ISSUER": fake.issuer, "AUTH0_CLIENT_ID": CLIENT_ID,
+              "FRAISEQL_CLAIMS_KEY": CLAIMS_KEY_TEXT}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("OIDC_CLIENT_SECRET", raising=False)

@@ -8,9 +8,11 @@ comparisons, both ways (nothing missing, nothing more):
 - the catalog, for every example and golden case that can be applied: every function, relation and column
   in every non-system schema, for every API role and the authenticator;
 - behaviour, on the blog: for each API role and each kind of claims (valid, revoked, incomplete, absent,
-  another issuer's), the statements themselves (SELECT/INSERT/UPDATE each column, DELETE each table, SELECT
-  each view, call each function), and the rows each role may read, update and delete, compared with the
-  policies' own predicates evaluated for the identity the claims carry (none, unless they are valid).
+  another issuer's, and valid claims without a valid proof: none, another claims', another role's — issue
+  13: SQL can set any claims, but cannot prove them), the statements themselves (SELECT/INSERT/UPDATE each
+  column, DELETE each table, SELECT each view, call each function), and the rows each role may read, update
+  and delete, compared with the policies' own predicates evaluated for the identity the claims carry (none,
+  unless they are valid).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from fraiseql_compiler.api import Analysis, analyze
 from fraiseql_compiler.emit.privileges import Privileges, privileges
 from fraiseql_compiler.project import resolve_project
 from tests.cases import Case, cases, sql_files
-from tests.pg.sessions import ALICE, BOB, ROLES, user
+from tests.pg.sessions import ALICE, BOB, ROLES, install_claims_key, set_claims, user
 from tests.pgserver import PgServer
 
 CASES = [c for c in cases() if c.ddl is not None]
@@ -48,6 +50,7 @@ def apply(conn: psycopg.Connection[Any], case: Case) -> None:
     conn.execute(case.ddl.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for _, content in sql_files(case):
         conn.execute(content)  # type: ignore[arg-type]
+    install_claims_key(conn)  # what `fraiseql migrate` does after the SQL
     conn.commit()
 
 
@@ -152,7 +155,7 @@ def test_no_api_role_may_read_or_write_a_credential_column(pg_conn: psycopg.Conn
             ).fetchone() == (False,), (role, "email", privilege)
     with pg_conn.transaction(force_rollback=True):
         pg_conn.execute("SET LOCAL ROLE fraiseql_authenticated")
-        _set_claims(pg_conn, user(BOB))
+        _set_claims(pg_conn, "fraiseql_authenticated", user(BOB))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             pg_conn.execute("SELECT email, password_hash FROM public.tb_user")
     with pg_conn.transaction(force_rollback=True):
@@ -197,7 +200,7 @@ def test_calling_a_mutation_function_directly_skips_no_check(pg_conn: psycopg.Co
             pg_conn.execute(delete, (None, bob_draft))
     with pg_conn.transaction(force_rollback=True):
         pg_conn.execute("SET LOCAL ROLE fraiseql_authenticated")
-        _set_claims(pg_conn, user(BOB, "read:posts"))  # his own draft, but not admin:posts
+        _set_claims(pg_conn, "fraiseql_authenticated", user(BOB, "read:posts"))  # his own draft, not admin:posts
         with pytest.raises(psycopg.Error, match="admin:posts") as info:
             pg_conn.execute(delete, (BOB, bob_draft))
         assert info.value.sqlstate == "PT403"
@@ -227,7 +230,7 @@ def test_a_temporary_type_cannot_run_code_inside_our_functions(
     try:
         with blog.transaction(force_rollback=True):
             blog.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)))
-            _set_claims(blog, user(ALICE, *blog_scopes(), auth="api_key" if role == "api_key" else "jwt"))
+            _set_claims(blog, name, user(ALICE, *blog_scopes(), auth="api_key" if role == "api_key" else "jwt"))
             blog.execute(
                 "CREATE FUNCTION pg_temp.evil(v pg_catalog.text) RETURNS pg_catalog.bool LANGUAGE plpgsql AS "
                 "$$ BEGIN RAISE NOTICE 'evil ran as %', current_user; RETURN true; END $$"
@@ -271,18 +274,27 @@ def blog_scopes() -> list[str]:
     return sorted(set(rules) | set(re.findall(r'requires_scope\("([^"]+)"\)', text)))
 
 
-def claims_kinds(role: str) -> dict[str, tuple[dict[str, Any] | None, bool]]:
-    """kind → (claims as set, whether they are an identity the configuration accepts)."""
+# How the claims are proven (issue 13): as the runtime does, for the role the request runs as; not at all;
+# by the proof the runtime made for other claims (Bob's, set under Alice's); for another API role.
+PROVEN, UNPROVEN, OTHER_CLAIMS, OTHER_ROLE = "proven", "unproven", "other claims", "other role"
+
+
+def claims_kinds(role: str) -> dict[str, tuple[dict[str, Any] | None, str, bool]]:
+    """kind → (claims as set, how they are proven, whether they are an identity the configuration accepts)."""
     method = "api_key" if role == "api_key" else "jwt"
     valid = user(ALICE, *blog_scopes(), auth=method)
+    identity = role != "anonymous"
     return {
-        "valid": (valid, role != "anonymous"),
-        "valid, no scope": (user(BOB, auth=method), role != "anonymous"),
-        "revoked": (valid | {"jti": REVOKED_JTI, "auth": "jwt"}, False),
-        "no auth method": ({k: v for k, v in valid.items() if k != "auth"}, False),
-        "no jti": ({k: v for k, v in valid.items() if k != "jti"} | {"auth": "jwt"}, False),
-        "absent": (None, False),
-        "another issuer": (valid | {"provider": "not-configured"}, False),
+        "valid": (valid, PROVEN, identity),
+        "valid, no scope": (user(BOB, auth=method), PROVEN, identity),
+        "revoked": (valid | {"jti": REVOKED_JTI, "auth": "jwt"}, PROVEN, False),
+        "no auth method": ({k: v for k, v in valid.items() if k != "auth"}, PROVEN, False),
+        "no jti": ({k: v for k, v in valid.items() if k != "jti"} | {"auth": "jwt"}, PROVEN, False),
+        "absent": (None, PROVEN, False),
+        "another issuer": (valid | {"provider": "not-configured"}, PROVEN, False),
+        "valid, unproven": (valid, UNPROVEN, False),
+        "valid, another's proof": (valid, OTHER_CLAIMS, False),
+        "valid, proven for another role": (valid, OTHER_ROLE, False),
     }
 
 
@@ -312,11 +324,23 @@ def blog(pg_server: PgServer) -> Iterator[psycopg.Connection[Any]]:
         pg_server.drop_database(url)
 
 
-def _set_claims(conn: psycopg.Connection[Any], claims: dict[str, Any] | None) -> None:
-    conn.execute(
-        "SELECT set_config('request.jwt.claims', %s, true)",
-        (json.dumps(claims) if claims is not None else "",),
-    )
+def _set_claims(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, proof: str = PROVEN) -> None:
+    """``claims`` (None: '') for database role ``role``, proven as ``proof`` says."""
+    set_claims(conn, role, "" if claims is None else claims)
+    if proof == UNPROVEN:
+        conn.execute("SELECT set_config('request.jwt.claims_proof', '', true)")
+    elif proof == OTHER_CLAIMS:  # the proof the runtime set for Bob's own claims, kept under forged ones
+        set_claims(conn, role, user(BOB))
+        conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+    elif proof == OTHER_ROLE:
+        set_claims(conn, next(r for r in ROLES.values() if r != role), "" if claims is None else claims)
+
+
+def _login_role(conn: psycopg.Connection[Any]) -> str:
+    """The role the owner's statements run as (no SET ROLE): the one its claims must be proven for."""
+    row = conn.execute("SELECT session_user").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def _allowed(conn: psycopg.Connection[Any], statement: sql.Composable) -> bool:
@@ -362,12 +386,12 @@ def test_each_statement_succeeds_exactly_when_the_rules_allow_it(
     _, model = blog_model
     name = ROLES[role]
     columns, views, functions = _objects(blog)
-    claims, _ = claims_kinds(role)[kind]
+    claims, proof, _ = claims_kinds(role)[kind]
     actual: set[tuple[str, ...]] = set()
     expected: set[tuple[str, ...]] = set()
     with blog.transaction(force_rollback=True):
         blog.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)))
-        _set_claims(blog, claims)
+        _set_claims(blog, name, claims, proof)
         tables = sorted({(s, t, q) for s, t, q, _ in columns})
         for schema, table, qualified, column in columns:
             rel, col = sql.Identifier(schema, table), sql.Identifier(column)
@@ -424,14 +448,14 @@ def test_each_role_reaches_exactly_the_rows_its_identity_is_allowed(
     """Rows read, updated and deleted as the role, against the policies' predicates evaluated (by the owner,
     past RLS) for the identity the claims carry: the claims themselves when valid, no identity otherwise."""
     analysis, model = blog_model
-    claims, valid = claims_kinds(role)[kind]
+    claims, proof, valid = claims_kinds(role)[kind]
     name = ROLES[role]
     for table, access in model.tables.items():
         read = _policy_predicate(analysis, table, role, "read")
         update = _policy_predicate(analysis, table, role, "update")
         delete = _policy_predicate(analysis, table, role, "delete")
         with blog.transaction(force_rollback=True):
-            _set_claims(blog, claims if valid else None)
+            _set_claims(blog, _login_role(blog), claims if valid else None)  # the identity, proven for the owner
             expected = blog.execute(
                 f"SELECT count(*) FILTER (WHERE {read}), count(*) FILTER (WHERE ({update}) AND ({read})), "  # type: ignore[arg-type]
                 f"count(*) FILTER (WHERE {delete}) FROM {table}"
@@ -441,7 +465,7 @@ def test_each_role_reaches_exactly_the_rows_its_identity_is_allowed(
         with blog.transaction(force_rollback=True):
             blog.execute("SET LOCAL session_replication_role = replica")  # no FK checks: count, do not cascade
             blog.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(name)))
-            _set_claims(blog, claims)
+            _set_claims(blog, name, claims, proof)
             seen = blog.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[arg-type]
             updated = deleted = 0
             if may_update:

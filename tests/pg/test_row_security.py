@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from tests.cases import cases, sql_files
-from tests.pg.sessions import ALICE, ALICE_DRAFT, BOB, acting_as, user
+from tests.pg.sessions import ALICE, ALICE_DRAFT, BOB, acting_as, install_claims_key, user
 
 BLOG = next(c for c in cases() if c.name == "examples/blog")
 
@@ -23,6 +23,7 @@ def blog(pg_conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     )
     for _, sql in sql_files(BLOG):
         pg_conn.execute(sql)  # type: ignore[arg-type]
+    install_claims_key(pg_conn)  # what `fraiseql migrate` does after the SQL
     pg_conn.commit()
     return pg_conn
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import psycopg
 
 from tests.cases import cases, sql_files
+from tests.pg.sessions import install_claims_key, set_claims
 from tests.scope_cases import CASES
 
 
@@ -17,9 +17,11 @@ def test_scope_covers_agrees_with_the_python_rule(pg_conn: psycopg.Connection[An
     pg_conn.execute(case.ddl.read_text(encoding="utf-8"))  # type: ignore[arg-type]
     for _, sql in sql_files(case):
         pg_conn.execute(sql)  # type: ignore[arg-type]
+    install_claims_key(pg_conn)
+    (login_role,) = pg_conn.execute("SELECT session_user").fetchone() or ("",)  # no SET ROLE: the login role
     for granted, required, covered in CASES:
         row = pg_conn.execute("SELECT fraiseql.scope_covers(%s, %s)", (granted, required)).fetchone()
         assert row == (covered,), (granted, required)
         claims = {"sub": "00000000-0000-0000-0000-00000000000a", "auth": "jwt", "jti": "j", "scopes": [granted]}
-        pg_conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+        set_claims(pg_conn, login_role, claims)
         assert pg_conn.execute("SELECT fraiseql.has_scope(%s)", (required,)).fetchone() == (covered,)

@@ -14,7 +14,7 @@ import pytest
 
 from fraiseql_compiler.api import analyze, emit
 from fraiseql_compiler.project import resolve_project
-from tests.pg.sessions import ALICE, acting_as, user
+from tests.pg.sessions import ALICE, acting_as, install_claims_key, user
 
 SCHEMA = """
 import fraiseql
@@ -116,6 +116,7 @@ def test_a_security_invoker_view_over_rls_is_granted_and_its_policies_hold(
         pg_conn.execute(content)  # type: ignore[arg-type]
     pg_conn.execute(SAFE)  # type: ignore[arg-type]
     pg_conn.execute(files[-1])  # type: ignore[arg-type]
+    install_claims_key(pg_conn)
     pg_conn.commit()
     assert sorted(grantees(pg_conn, "v_secret")) == ["fraiseql_anonymous", "fraiseql_api_key", "fraiseql_authenticated"]
     with acting_as(pg_conn, "authenticated", user(ALICE)) as conn:

@@ -137,7 +137,7 @@ def first_party_claims(**overrides: Any) -> dict[str, Any]:
 
 @pytest.mark.filterwarnings("ignore:The HMAC key")
 def test_a_short_hs_secret_is_refused_at_verify_and_mint(blog: Blog, tmp_path: Path) -> None:
-    short = {"JWT_SECRET": "hunter"}
+    short = {**ENV, "JWT_SECRET": "hunter"}
     token = jwt.encode(first_party_claims(), "hunter", algorithm="HS256")
     verify = refused(run(blog, "posts", token, short), 500, "MISCONFIGURED", "JWT_SECRET is 6 bytes", "at least 32")
     assert "openssl rand -base64 32" in verify and "hunter" not in verify
@@ -150,7 +150,8 @@ def test_a_short_hs_secret_is_refused_at_verify_and_mint(blog: Blog, tmp_path: P
     # the boundary: 32 bytes pass, 31 do not
     for size, ok in ((31, False), (32, True)):
         secret = "s" * size
-        result = run(blog, "posts", jwt.encode(first_party_claims(), secret, algorithm="HS256"), {"JWT_SECRET": secret})
+        token = jwt.encode(first_party_claims(), secret, algorithm="HS256")
+        result = run(blog, "posts", token, {**ENV, "JWT_SECRET": secret})
         assert isinstance(result, list) == ok, result
 
 

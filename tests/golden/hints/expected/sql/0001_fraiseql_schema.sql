@@ -48,6 +48,53 @@ GRANT USAGE ON SCHEMA api TO fraiseql_anonymous, fraiseql_authenticated, fraiseq
 GRANT USAGE ON SCHEMA app TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
 -- security_invoker views read base tables as the caller: the API roles need to reach them (RLS decides rows).
 GRANT USAGE ON SCHEMA public TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key;
+
+-- Claims the runtime proves (issue 13): it sets request.jwt.claims_proof to
+-- v1.<kid>.<hex HMAC-SHA256(key, role || LF || claims text)> with a key only it and this table hold. SQL that
+-- reaches a request's connection (an injection, a forgotten check) can set any claims, but cannot prove them:
+-- claims that fail the proof, or that were proven for another role than the request's (the role SET ROLE
+-- chose, which a SECURITY DEFINER function does not change; the login role when none: RESET ROLE; SET ROLE …
+-- gains nothing), are no identity. The keys (at most two: the current one and, during a rotation, the
+-- previous) are written by `fraiseql migrate` from the runtime's environment, never by this file; no API role
+-- and not the authenticator can read them: only the SECURITY DEFINER function below does, and it answers
+-- yes or no.
+CREATE TABLE IF NOT EXISTS fraiseql.tb_claims_key (
+    kid text PRIMARY KEY,
+    inner_pad bytea NOT NULL,  -- the key XOR ipad (HMAC's inner block): the key itself, in effect
+    outer_pad bytea NOT NULL,  -- the key XOR opad
+    added_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON fraiseql.tb_claims_key FROM PUBLIC, fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+ALTER TABLE fraiseql.tb_claims_key ENABLE ROW LEVEL SECURITY;
+
+-- Whether `proof` proves `claims` for `role`: HMAC-SHA256 with the key it names, computed from the stored
+-- pads (sha256 of outer || sha256 of inner || message), so no extension is needed. Any malformed input is
+-- simply false: a caller learns nothing about which part failed.
+CREATE OR REPLACE FUNCTION fraiseql.claims_proven(p_role text, p_claims text, p_proof text)
+RETURNS boolean
+LANGUAGE plpgsql
+STABLE
+PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    -- PL/pgSQL keeps the lookup's plan for the session (a SQL function with SET is planned at every call).
+    IF p_proof IS NULL OR p_claims IS NULL OR p_role IS NULL OR p_proof !~ '^v1\.[0-9a-f]{16}\.[0-9a-f]{64}$' THEN
+        RETURN false;
+    END IF;
+    RETURN COALESCE((
+        SELECT pg_catalog.sha256(k.outer_pad || pg_catalog.sha256(k.inner_pad
+                   || pg_catalog.convert_to(p_role || pg_catalog.chr(10) || p_claims, 'UTF8')))
+               = pg_catalog.decode(pg_catalog.split_part(p_proof, '.', 3), 'hex')
+        FROM fraiseql.tb_claims_key AS k
+        WHERE k.kid = pg_catalog.split_part(p_proof, '.', 2)
+    ), false);
+END
+$fn$;
+REVOKE ALL ON FUNCTION fraiseql.claims_proven(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fraiseql.claims_proven(text, text, text) TO fraiseql_anonymous, fraiseql_authenticated, fraiseql_api_key, fraiseql_authenticator;
+
 -- The request's identity is its claims when they are an identity this configuration accepts. Unset, or ''
 -- (a pooled connection after the transaction that set them), or anything but a JSON object with a subject
 -- and an auth method means no identity: never everyone. So do claims naming an identity provider this
@@ -71,7 +118,12 @@ DECLARE
 BEGIN
     -- Claims that are not JSON raise here: an error, never an identity (PostgreSQL 15 has no safe cast, and
     -- an exception block would cost a subtransaction per call and forbid parallel plans).
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -95,7 +147,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -122,7 +179,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -149,7 +211,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -176,7 +243,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -202,7 +274,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -230,7 +307,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -284,7 +366,12 @@ DECLARE
     v_subject text;
     v_revoked boolean;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     v_subject := NULL;
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
@@ -319,7 +406,12 @@ AS $fn$
 DECLARE
     c jsonb;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -342,7 +434,12 @@ AS $fn$
 DECLARE
     c jsonb;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -363,7 +460,12 @@ AS $fn$
 DECLARE
     c jsonb;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
@@ -398,7 +500,12 @@ AS $fn$
 DECLARE
     c jsonb;
 BEGIN
-    c := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    c := (CASE WHEN fraiseql.claims_proven(
+              CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                  ELSE pg_catalog.current_setting('role') END,
+              pg_catalog.current_setting('request.jwt.claims', true),
+              pg_catalog.current_setting('request.jwt.claims_proof', true))
+          THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END);
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
