@@ -68,6 +68,9 @@ def emit_fraiseql_schema(schema: Schema, settings: Settings, identity_view: bool
         scope_pattern=quote_literal(SCOPE_RE.pattern),
         providers=", ".join(quote_literal(p) for p in settings.providers),
         identity_view=identity_view,
+        # claims whose token has expired (beyond the leeway the runtime verified with) are no identity: a
+        # proven request's claims cannot be replayed after their token's end
+        leeway=int(settings.jwt.leeway_seconds),
     ).strip("\n")
 
 

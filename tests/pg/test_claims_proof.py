@@ -380,6 +380,20 @@ def test_the_honest_request_is_an_identity_as_each_role(conn: Conn) -> None:
         assert who(conn) == ALICE
 
 
+def test_proven_claims_are_no_identity_once_their_token_has_expired(conn: Conn) -> None:
+    """A proof is a bearer credential for its claims: replayed after the token's exp (beyond the leeway the
+    runtime verifies with, 30 s in the blog), the claims are no identity; within the leeway, still one."""
+    for exp_ago, expected in ((3600, None), (31 + 5, None), (10, ALICE)):
+        claims = identity_claims(AUTHED) | {"exp": int(time.time()) - exp_ago, "iat": int(time.time()) - 7200}
+        with conn.transaction(force_rollback=True):
+            as_runtime(conn, AUTHED, claims)
+            assert conn.execute(PROVEN_NOW).fetchone() == (True,)  # the proof itself holds
+            assert who(conn) == expected, exp_ago
+    with conn.transaction(force_rollback=True):  # a proven exp that is not a number: no identity either
+        as_runtime(conn, AUTHED, identity_claims(AUTHED) | {"exp": "tomorrow"})
+        assert who(conn) is None
+
+
 def test_inside_a_security_definer_function_the_role_proven_is_still_the_requests(conn: Conn, blog: Blog) -> None:
     """fn_revoke_token runs as its owner (current_user changes, current_setting('role') does not), and reads
     the caller's claims there: her own token is hers."""

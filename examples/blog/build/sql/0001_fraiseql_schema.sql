@@ -127,6 +127,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RETURN 'unauthenticated';
     END IF;
@@ -163,6 +166,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -201,6 +207,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -239,6 +248,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -277,6 +289,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -314,6 +329,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -353,6 +371,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -418,6 +439,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         c := NULL;
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -463,6 +487,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -495,6 +522,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -525,6 +555,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN
@@ -569,6 +602,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR (c ? 'provider' AND c ->> 'provider' NOT IN ('auth0_tenant', 'clerk_instance')) THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     ELSIF c ->> 'auth' = 'jwt' AND COALESCE(c ->> 'jti', '') = '' THEN

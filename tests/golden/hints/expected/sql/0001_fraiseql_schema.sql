@@ -127,6 +127,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RETURN 'unauthenticated';
     END IF;
@@ -157,6 +160,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -189,6 +195,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -221,6 +230,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -253,6 +265,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -284,6 +299,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -317,6 +335,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -376,6 +397,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -415,6 +439,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -443,6 +470,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -469,6 +499,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -509,6 +542,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;

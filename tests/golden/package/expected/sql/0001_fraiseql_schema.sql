@@ -125,6 +125,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RETURN 'unauthenticated';
     END IF;
@@ -155,6 +158,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -187,6 +193,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -219,6 +228,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -251,6 +263,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -282,6 +297,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -315,6 +333,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -374,6 +395,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         c := NULL;
     ELSE
@@ -413,6 +437,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -441,6 +468,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -467,6 +497,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
@@ -507,6 +540,9 @@ BEGIN
     IF c IS NULL OR pg_catalog.jsonb_typeof(c) <> 'object' OR NULLIF(c ->> 'sub', '') IS NULL
        OR COALESCE(c ->> 'auth', '') NOT IN ('jwt', 'api_key')
        OR CURRENT_USER = 'fraiseql_anonymous'
+       OR (c ? 'exp' AND (pg_catalog.jsonb_typeof(c -> 'exp') <> 'number'
+           OR ((c ->> 'exp')::numeric + 30)::double precision
+              < pg_catalog.date_part('epoch', pg_catalog.now())))
        OR c ? 'provider' THEN
         RAISE EXCEPTION USING ERRCODE = 'PT401', MESSAGE = 'authentication required';
     END IF;
