@@ -142,7 +142,21 @@ def run(
     plan = guarded(cwd, lambda: inspect(database, build, repair), outcome="nothing was applied")
     from fraiseql_compiler.migrate.apply import claims_key_status
 
-    kid, held = guarded(cwd, lambda: claims_key_status(database, build, options), outcome="nothing was applied")
+    def key_status() -> tuple[str | None, list[str]]:
+        kid, held = claims_key_status(database, build, options)
+        if not held and kid is None and not (status or check or dry_run):  # refused before any plan is shown
+            from fraiseql_compiler.migrate.errors import refused
+
+            name = build.settings.claims_key_env
+            raise refused(
+                "FQL409",
+                f"the database holds no claims key and {name} is not set",
+                f"set {name} (openssl rand -base64 32) in migrate's environment and the runtime's: the runtime "
+                "proves each request's claims with it, and the database accepts no identity without it",
+            )
+        return kid, held
+
+    kid, held = guarded(cwd, key_status, outcome="nothing was applied")
     key_var = build.settings.claims_key_env
     # the claims key (docs/claims-proof.md): none held, or the variable's not among those held
     # (or not the newest held: a rotation back to it must make it the newest, or the next one would retire it)

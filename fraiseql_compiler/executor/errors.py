@@ -30,7 +30,11 @@ def unauthenticated(message: str) -> ExecutionError:
 
 
 def from_sqlstate(manifest: Manifest, sqlstate: str | None, message: str) -> ExecutionError:
+    """The manifest's error for a SQLSTATE. The message of our own states (PTxxx) is the one the generated
+    SQL wrote for the caller; PostgreSQL's own (a privilege, a constraint) names tables, views and
+    constraints, so the caller gets the manifest's message instead."""
     for entry in manifest.errors:
         if entry.sqlstate == sqlstate:
-            return ExecutionError(entry.http, entry.code, message, sqlstate)
+            shown = message if str(sqlstate).startswith("PT") else entry.message
+            return ExecutionError(entry.http, entry.code, shown, sqlstate)
     return ExecutionError(500, "DATABASE_ERROR", message, sqlstate)

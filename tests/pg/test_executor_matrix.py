@@ -172,3 +172,12 @@ def test_api_roles_cannot_touch_what_is_not_theirs(blog: Blog) -> None:
             with pytest.raises(psycopg.Error):
                 conn.execute(sql)  # type: ignore[arg-type]
             conn.execute("ROLLBACK")
+
+
+def test_postgresqls_own_refusals_name_no_table_view_or_constraint(blog: Blog) -> None:
+    """A privilege PostgreSQL refuses (anonymous on reports: its view is granted to the API-key role only) or
+    a constraint it enforces answer the manifest's message: its own message names the relation."""
+    refused = blog.run("reports")
+    assert isinstance(refused, ExecutionError)
+    assert (refused.http, refused.code, refused.message) == (403, "FORBIDDEN", "permission denied")
+    assert "v_report" not in str(refused.as_json())
