@@ -140,20 +140,12 @@ def run(
     build, build_dir, options = guarded(cwd, setup, outcome="nothing was applied")
     where = _display(build_dir, cwd)
     plan = guarded(cwd, lambda: inspect(database, build, repair), outcome="nothing was applied")
-    from fraiseql_compiler.migrate.apply import claims_key_status
+    from fraiseql_compiler.migrate.apply import claims_key_status, no_claims_key
 
     def key_status() -> tuple[str | None, list[str]]:
         kid, held = claims_key_status(database, build, options)
         if not held and kid is None and not (status or check or dry_run):  # refused before any plan is shown
-            from fraiseql_compiler.migrate.errors import refused
-
-            name = build.settings.claims_key_env
-            raise refused(
-                "FQL409",
-                f"the database holds no claims key and {name} is not set",
-                f"set {name} (openssl rand -base64 32) in migrate's environment and the runtime's: the runtime "
-                "proves each request's claims with it, and the database accepts no identity without it",
-            )
+            raise no_claims_key(build.settings.claims_key_env)
         return kid, held
 
     kid, held = guarded(cwd, key_status, outcome="nothing was applied")

@@ -353,6 +353,22 @@ def claims_key(manifest: Manifest, environ: Mapping[str, str] | None) -> bytes:
         raise ExecutionError(500, "MISCONFIGURED", f"{name} {exc}") from None
 
 
+def set_claims(
+    conn: Any, manifest: Manifest, role: str, claims: dict[str, Any], environ: Mapping[str, str] | None
+) -> None:
+    """The request's claims and their proof for database role ``role``, for this transaction."""
+    text = dumps(claims)
+    conn.execute(
+        "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+        (
+            manifest.database.claims_setting,
+            text,
+            manifest.database.proof_setting,
+            prove(claims_key(manifest, environ), role, text),
+        ),
+    )
+
+
 def _check_revocation(conn: Any, manifest: Manifest, claims: dict[str, Any], role: str) -> None:
     """Every authenticated request, guarded or not: the database guards cover guarded operations, and a
     runtime must not serve even a public one to a revoked token."""
@@ -389,16 +405,7 @@ def _in_transaction(
             role, claims = _flow_role(manifest, flow, role, claims)
         if role != manifest.database.roles["authenticator"]:
             conn.execute(f"SET LOCAL ROLE {_checked(_COLUMN, role, 'role')}")
-        text = dumps(claims)
-        conn.execute(
-            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-            (
-                manifest.database.claims_setting,
-                text,
-                manifest.database.proof_setting,
-                prove(claims_key(manifest, environ), role, text),
-            ),
-        )
+        set_claims(conn, manifest, role, claims, environ)
         _check_revocation(conn, manifest, claims, role)
         if isinstance(op, QueryEntry):
             return _query(conn, op, args, page)

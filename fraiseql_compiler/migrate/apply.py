@@ -369,52 +369,52 @@ def _heal(
     return out
 
 
-def _claims_key(conn: Any, build: Build, options: Options) -> bytes | None:
-    """The claims key to install (docs/claims-proof.md): the one given, else the variable's; none when the
-    variable is unset and the database already holds one; refused (FQL409) when it holds none, since every
-    request would then be anonymous, or when the value is not a key."""
+def no_claims_key(name: str) -> FraiseQLError:
+    """FQL409 for a database that holds no claims key, migrated without the variable."""
+    return refused(
+        "FQL409",
+        f"the database holds no claims key and {name} is not set",
+        f"set {name} (openssl rand -base64 32) in migrate's environment and the runtime's: the runtime proves "
+        "each request's claims with it, and the database accepts no identity without it",
+    )
+
+
+def _given_key(build: Build, options: Options) -> bytes | None:
+    """The claims key given (``options``), else the variable's; None when unset; FQL409 when not a key."""
     import os
 
     from fraiseql_compiler import claims_proof
 
     name = build.settings.claims_key_env
     raw = options.claims_key if options.claims_key is not None else os.environ.get(name)
-    if raw:
-        try:
-            return claims_proof.parse_key(raw)
-        except claims_proof.BadKey as exc:
-            raise refused(
-                "FQL409", f"{name} {exc}", "set it to 32 random bytes, base64: openssl rand -base64 32"
-            ) from None
-    if not claims_proof.installed(conn):
-        raise refused(
-            "FQL409",
-            f"the database holds no claims key and {name} is not set",
-            f"set {name} (openssl rand -base64 32) in migrate's environment and the runtime's: the runtime proves "
-            "each request's claims with it, and the database accepts no identity without it",
-        )
-    return None
+    if not raw:
+        return None
+    try:
+        return claims_proof.parse_key(raw)
+    except claims_proof.BadKey as exc:
+        raise refused("FQL409", f"{name} {exc}", "set it to 32 random bytes, base64: openssl rand -base64 32") from None
+
+
+def _claims_key(conn: Any, build: Build, options: Options) -> bytes | None:
+    """The claims key to install (docs/claims-proof.md): the one given, else the variable's; none when the
+    variable is unset and the database already holds one; refused (FQL409) when it holds none, since every
+    request would then be anonymous, or when the value is not a key."""
+    from fraiseql_compiler import claims_proof
+
+    key = _given_key(build, options)
+    if key is None and not claims_proof.installed(conn):
+        raise no_claims_key(build.settings.claims_key_env)
+    return key
 
 
 def claims_key_status(url: str, build: Build, options: Options) -> tuple[str | None, list[str]]:
     """(the kid of the key migrate would install, or None when its variable is unset; the kids the database
     holds, newest first). A malformed key is refused (FQL409) here too, before anything runs."""
-    import os
-
     from fraiseql_compiler import claims_proof
 
-    name = build.settings.claims_key_env
-    raw = options.claims_key if options.claims_key is not None else os.environ.get(name)
-    kid = None
-    if raw:
-        try:
-            kid = claims_proof.key_id(claims_proof.parse_key(raw))
-        except claims_proof.BadKey as exc:
-            raise refused(
-                "FQL409", f"{name} {exc}", "set it to 32 random bytes, base64: openssl rand -base64 32"
-            ) from None
+    key = _given_key(build, options)
     with connect(url, autocommit=True) as conn:
-        return kid, claims_proof.installed(conn)
+        return (claims_proof.key_id(key) if key is not None else None), claims_proof.installed(conn)
 
 
 def apply(url: str, build: Build, options: Options, progress: Progress | None = None) -> Outcome:

@@ -297,9 +297,8 @@ def _setup_identities(conn: Any, manifest: Manifest, suite: Suite, names: set[st
 
 def _setup_identity(conn: Any, manifest: Manifest, name: str, ident: Identity, creds: Credentials) -> None:
     """The credentials of ``ident``, kept in ``creds`` under ``name``."""
-    from fraiseql_compiler.claims_proof import prove
-    from fraiseql_compiler.executor.run import claims_key
-    from fraiseql_compiler.executor.tokens import dumps, unverified_parts
+    from fraiseql_compiler.executor.run import set_claims
+    from fraiseql_compiler.executor.tokens import unverified_parts
 
     roles = manifest.database.roles
     if ident.kind in ("user", "provider"):
@@ -315,12 +314,7 @@ def _setup_identity(conn: Any, manifest: Manifest, name: str, ident: Identity, c
         claims = {"sub": ident.key_owner, "scopes": list(ident.scopes), "auth": "jwt", "jti": str(uuid.uuid4())}
         with conn.transaction():
             conn.execute(f'SET LOCAL ROLE "{roles["authenticated"]}"')
-            text = dumps(claims)
-            proof = prove(claims_key(manifest, creds.environ), roles["authenticated"], text)
-            conn.execute(
-                "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-                (manifest.database.claims_setting, text, manifest.database.proof_setting, proof),
-            )
+            set_claims(conn, manifest, roles["authenticated"], claims, creds.environ)
             row = conn.execute(
                 "SELECT key FROM fraiseql.fn_create_api_key(%s, %s)", (f"fraiseql test: {name}", list(ident.scopes))
             ).fetchone()

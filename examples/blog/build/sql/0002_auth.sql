@@ -369,14 +369,14 @@ FROM (
             THEN pg_catalog.to_timestamp((raw.c ->> 'iat')::double precision) END AS issued_at,
         CASE WHEN raw.c ->> 'key_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
             THEN (raw.c ->> 'key_id')::uuid END AS key_id
-    -- the claims exactly as the helpers of 0001 read them (its macro proven_claims): proven for the role the
+    -- the claims exactly as the helpers of 0001 read them (templates/claims.sql.j2): proven for the role the
     -- request runs as, else none
-    FROM (SELECT CASE WHEN fraiseql.claims_proven(
-                     CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
-                         ELSE pg_catalog.current_setting('role') END,
-                     pg_catalog.current_setting('request.jwt.claims', true),
-                     pg_catalog.current_setting('request.jwt.claims_proof', true))
-                  THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END AS c
+    FROM (SELECT (CASE WHEN fraiseql.claims_proven(
+                           CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER::text
+                               ELSE pg_catalog.current_setting('role') END,
+                           pg_catalog.current_setting('request.jwt.claims', true),
+                           pg_catalog.current_setting('request.jwt.claims_proof', true))
+                       THEN NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb END) AS c
           OFFSET 0) AS raw  -- not flattened: the proof is checked once per use of the view, not per reference
 ) AS s
 CROSS JOIN LATERAL (
